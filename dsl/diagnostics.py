@@ -1,0 +1,136 @@
+"""Diagnostics: what is wrong, where (``file:line:col``), and how to fix it.
+
+Every problem a definition can have is reported as a :class:`Diagnostic` with a stable
+code from :data:`CODES`. Front ends, include resolution and validation all speak this
+type, so the CLI, the JSON output and the tests see one format.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+from .source import NO_SPAN, Span
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+#: Every diagnostic code with a one-line summary (docs/language.md lists them too).
+CODES: dict[str, str] = {
+    # reading and syntax
+    "E001": "YAML syntax error",
+    "E002": "DSL syntax error",
+    "E003": "duplicate key",
+    "E004": "unknown key",
+    "E005": "wrong type",
+    "E006": "missing required key",
+    "E007": "invalid duration",
+    "E008": "invalid value",
+    "E009": "file cannot be read (missing, binary, not UTF-8 or too large)",
+    "E010": "input too complex (nesting too deep, too many aliases)",
+    "E011": "expression syntax error",
+    # structure and semantics
+    "E101": "unknown transition target",
+    "E102": "duplicate state id",
+    "E103": "compound state without an initial state",
+    "E104": "initial state is not a child of its state",
+    "E105": "final state with outgoing transitions",
+    "E106": "misplaced history state",
+    "E107": "unknown variable in expression",
+    "E108": "tool referenced but not declared",
+    "E109": "tool handler cannot be resolved",
+    "E110": "tool handler module not allowed",
+    "E111": "conflicting unguarded transitions",
+    "E112": "include cycle",
+    "E113": "included file not found",
+    "E114": "duplicate declaration",
+    "E115": "invalid name",
+    "E116": "unknown function in expression",
+    # warnings
+    "W201": "unreachable state",
+    "W202": "event listened for but never produced",
+    "W203": "tool declared but never used",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    code: str
+    message: str
+    span: Span = NO_SPAN
+    hint: str | None = None
+
+    @property
+    def severity(self) -> Severity:
+        return Severity.WARNING if self.code.startswith("W") else Severity.ERROR
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def format(self) -> str:
+        text = f"{self.span}: {self.severity.value}[{self.code}]: {self.message}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "file": self.span.file,
+            "line": self.span.line,
+            "col": self.span.col,
+            "end_line": self.span.end_line,
+            "end_col": self.span.end_col,
+            "severity": self.severity.value,
+            "code": self.code,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+class DiagnosticError(Exception):
+    """Raised where a caller needs a valid definition and did not get one."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]):
+        self.diagnostics = list(diagnostics)
+        super().__init__("\n".join(d.format() for d in self.diagnostics))
+
+
+def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
+    return (d.span.file, d.span.line, d.span.col, d.code)
+
+
+def summary(diagnostics: list[Diagnostic], files: int) -> str:
+    errors = sum(d.is_error for d in diagnostics)
+    warnings = len(diagnostics) - errors
+    plural = lambda n, w: f"{n} {w}{'' if n == 1 else 's'}"  # noqa: E731
+    return f"{plural(files, 'file')} checked: {plural(errors, 'error')}, {plural(warnings, 'warning')}"
+
+
+def format_text(diagnostics: list[Diagnostic]) -> str:
+    return "\n".join(d.format() for d in sorted(diagnostics, key=sort_key))
+
+
+def format_json(diagnostics: list[Diagnostic], files: int) -> str:
+    errors = sum(d.is_error for d in diagnostics)
+    return json.dumps(
+        {
+            "diagnostics": [d.to_json() for d in sorted(diagnostics, key=sort_key)],
+            "files": files,
+            "errors": errors,
+            "warnings": len(diagnostics) - errors,
+        },
+        indent=2,
+    )
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
+    """A hint naming the closest candidate, or None when nothing is close."""
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None

@@ -1,0 +1,23 @@
+"""Source positions: every model node remembers where it was written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A region of a source file. Lines and columns are 1-based, as editors show them."""
+
+    file: str
+    line: int
+    col: int
+    end_line: int = 0
+    end_col: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+#: Span of nodes built in code rather than read from a file.
+NO_SPAN = Span("<none>", 0, 0)
