@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 #: Priority of events that name no priority; lower numbers are more urgent.
 DEFAULT_PRIORITY = 10
-
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +19,7 @@ class Event:
     """
 
     name: str
-    data: Mapping[str, Any] = field(default=_EMPTY)
+    data: Mapping[str, Any] = field(default_factory=dict)
     priority: int = DEFAULT_PRIORITY
     time: float = 0.0
     seq: int = 0
