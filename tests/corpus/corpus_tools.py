@@ -1,0 +1,5 @@
+"""Handlers for the broken-input corpus."""
+
+
+def ok() -> str:
+    return "ok"

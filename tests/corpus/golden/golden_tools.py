@@ -1,0 +1,5 @@
+"""Handlers for the golden diagnostic inputs."""
+
+
+def ok() -> str:
+    return "ok"
