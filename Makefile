@@ -1,0 +1,73 @@
+# Quick start (see README.md):
+#   make run    set everything up, validate every agent in agents/ and render it into out/
+#   make test   set everything up (with the test extras) and run the whole test suite
+#
+# Idempotent: system packages are installed only when missing, the virtual environment
+# (.venv) is created once, and pip runs again only when pyproject.toml changes.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+OUT := out
+SUDO := $(shell [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && echo sudo)
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends
+APT_UPDATE := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get update
+
+.PHONY: run test setup setup-test system lint render validate clean
+
+run: setup validate render
+
+validate: setup
+	$(BIN)/counterpoint validate agents/
+
+render: setup
+	@mkdir -p $(OUT)
+	@find agents -type f \( -name '*.agent.yaml' -o -name '*.agent' \) | sort | while read -r f; do \
+	    name=$$(basename "$$f"); name=$${name%.yaml}; name=$${name%.agent}; \
+	    echo "$(BIN)/counterpoint render $$f -o $(OUT)/$$name.svg"; \
+	    $(BIN)/counterpoint render "$$f" -o "$(OUT)/$$name.svg"; \
+	    $(BIN)/counterpoint render "$$f" -o "$(OUT)/$$name.png"; \
+	done
+
+test: setup-test
+	$(BIN)/python -m pytest
+
+lint: setup-test
+	$(BIN)/ruff check .
+
+# ---------------------------------------------------------------- set-up
+
+setup: system $(VENV)/.installed
+setup-test: system $(VENV)/.installed-test
+
+# Debian packages: Graphviz for the diagrams and Python 3 (apt-get update only when needed).
+system:
+	@missing=""; \
+	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
+	command -v $(PYTHON) >/dev/null 2>&1 || missing="$$missing python3 python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    $(APT_INSTALL) $$missing || { $(APT_UPDATE) && $(APT_INSTALL) $$missing; }; \
+	fi
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	    || { echo "counterpoint needs Python 3.11 or newer ($(PYTHON) is $$($(PYTHON) -V))"; exit 1; }
+
+# Debian's python3 needs python3-venv for `python3 -m venv`: installed on the first failure.
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	    $(APT_INSTALL) python3-venv || { $(APT_UPDATE) && $(APT_INSTALL) python3-venv; }; \
+	    $(PYTHON) -m venv $(VENV); }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@ $(VENV)/.installed
+
+clean:
+	rm -rf $(OUT) $(VENV) build *.egg-info
