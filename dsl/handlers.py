@@ -81,6 +81,13 @@ def _import(module: str, base_dir: Path, allow: Iterable[str]) -> types.ModuleTy
         qualified = f"{folder_package(base_dir)}.{module}"
     elif top in set(allow):
         qualified = module
+    elif not _exists(top):
+        local = sorted(p.stem for p in Path(base_dir).glob("*.py"))
+        raise HandlerError(
+            "E109",
+            f"cannot import handler module '{module}': there is no {top}.py in the agent's folder",
+            did_you_mean(top, local) or "put the handler module next to the agent file",
+        )
     else:
         raise HandlerError(
             "E110",
@@ -97,6 +104,14 @@ def _import(module: str, base_dir: Path, allow: Iterable[str]) -> types.ModuleTy
         if isinstance(exc, ModuleNotFoundError) and exc.name in (qualified, module):
             detail = "no such module"
         raise HandlerError("E109", f"cannot import handler module '{module}': {detail}") from None
+
+
+def _exists(top: str) -> bool:
+    """Whether a top-level module is installed (found without importing it)."""
+    try:
+        return importlib.util.find_spec(top) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def public_callables(mod: types.ModuleType) -> list[str]:
