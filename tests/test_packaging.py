@@ -1,0 +1,49 @@
+"""The wheel installs exactly the ``counterpoint`` namespace: no top-level ``engine`` or ``dsl``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (built,) = out.glob("counterpoint-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def wheel_names(wheel: Path) -> list[str]:
+    with zipfile.ZipFile(wheel) as zf:
+        return zf.namelist()
+
+
+def test_only_the_counterpoint_namespace_is_installed(wheel_names: list[str]) -> None:
+    tops = {name.split("/")[0] for name in wheel_names if not name.split("/")[0].endswith(".dist-info")}
+    assert tops == {"counterpoint"}
+
+
+def test_grammars_and_standard_definitions_ship(wheel_names: list[str]) -> None:
+    for needed in ("counterpoint/dsl/agent.lark", "counterpoint/dsl/expr.lark",
+                   "counterpoint/dsl/std/dialog.agent.yaml", "counterpoint/engine/cli.py"):
+        assert needed in wheel_names
+
+
+def test_console_script_and_pytest_plugin_are_declared(wheel: Path, wheel_names: list[str]) -> None:
+    (entry,) = [n for n in wheel_names if n.endswith("entry_points.txt")]
+    with zipfile.ZipFile(wheel) as zf:
+        text = zf.read(entry).decode()
+    assert "counterpoint = counterpoint.engine.cli:main" in text
+    assert "counterpoint = counterpoint.engine.pytest_plugin" in text
