@@ -10,6 +10,7 @@ from types import ModuleType
 
 import pytest
 import trio
+
 from counterpoint.dsl.loader import load_file
 from counterpoint.dsl.render import render
 from counterpoint.dsl.validate import check_file

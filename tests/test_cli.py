@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from counterpoint.engine import cli
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from counterpoint.dsl.loader import MAX_BYTES
 from counterpoint.dsl.validate import check_file
 

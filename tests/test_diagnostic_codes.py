@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from counterpoint.dsl.diagnostics import CODES, Diagnostic
 from counterpoint.dsl.validate import check_file
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
 from counterpoint.dsl.diagnostics import Diagnostic
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,6 +6,10 @@ import math
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lark import Lark
+
 from counterpoint.dsl.expr import (
     FUNCTIONS,
     GRAMMAR_PATH,
@@ -36,9 +40,6 @@ from counterpoint.dsl.expr import (
     to_source,
 )
 from counterpoint.dsl.source import NO_SPAN, Span
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from lark import Lark
 
 # --------------------------------------------------------------------------- parsing
 

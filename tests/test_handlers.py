@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from counterpoint.dsl.handlers import (
     NOT_ALLOWED_HINT,
     HandlerError,

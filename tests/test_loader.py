@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from counterpoint.dsl.handlers import tool_base_dir
 from counterpoint.dsl.loader import MAX_BYTES, STD_DIR, load_file, read_source, resolve_includes
 from counterpoint.dsl.validate import check_file, check_paths

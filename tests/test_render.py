@@ -8,6 +8,7 @@ from pathlib import Path
 
 import graphviz
 import pytest
+
 from counterpoint.dsl import render as render_mod
 from counterpoint.dsl.model import (
     Agent,
