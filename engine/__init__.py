@@ -1,0 +1,19 @@
+"""counterpoint.engine: the pure statechart core and the trio runtime around it.
+
+The core: ``compile`` (= ``compile_chart``) turns a resolved agent model into a
+:class:`Chart`; ``start``/``step``/``macrostep`` run it purely, from :class:`Snapshot` to
+``(Snapshot, effects)``. Effects are the plain data types in :mod:`.effects`.
+"""
+
+from . import effects
+from .chart import Chart, ChartTransition, compile_chart
+from .events import DEFAULT_PRIORITY, Event
+from .snapshot import Snapshot
+from .step import MacrostepResult, macrostep, start, step
+
+compile = compile_chart  # noqa: A001 - the documented name of the compiler
+
+__all__ = [
+    "Chart", "ChartTransition", "DEFAULT_PRIORITY", "Event", "MacrostepResult", "Snapshot", "compile",
+    "compile_chart", "effects", "macrostep", "start", "step",
+]  # fmt: skip

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..dsl.model import Agent, State, StateKind, Transition
+from ..dsl.model import Agent, Expr, Set, State, StateKind, Transition, Variable
 from .events import Event
 
 #: A driver sends one event per call; built fresh for each repetition.
@@ -38,6 +38,12 @@ class Shape:
     initial: str
     transitions: list[tuple[str, str, str]]
     events: tuple[str, ...]
+    #: every transition has the guard ``n < LIMIT`` and the action ``n = n + 1``
+    counted: bool = False
+
+
+#: Never reached: the guard always holds, but every library must evaluate it.
+LIMIT = 10**12
 
 
 # --------------------------------------------------------------------------- scenarios
@@ -88,9 +94,16 @@ def parallel_regions() -> Shape:
     return Shape("two parallel regions", states, "p", trans, ("t",))
 
 
+def guarded_counter() -> Shape:
+    """Beyond the structural scenarios: a guard and an assignment on every step, so the
+    variables change and the work cannot be memoised away."""
+    return Shape("toggle with guard and counter", {"a": {}, "b": {}}, "a", [("a", "t", "b"), ("b", "t", "a")],
+                 ("t",), counted=True)
+
+
 def scenarios() -> list[Shape]:
     return [flat_toggle(), ring(), leaf_toggle(1), leaf_toggle(4), leaf_toggle(16), ancestor_exit_enter(16),
-            parallel_regions()]
+            parallel_regions(), guarded_counter()]
 
 
 # --------------------------------------------------------------------------- counterpoint
@@ -111,9 +124,13 @@ def counterpoint_driver(shape: Shape) -> Driver:
     from .step import start, step
 
     trans: dict[str, list[Transition]] = {}
+    guard = Expr(f"n < {LIMIT}") if shape.counted else None
+    actions = (Set("n", Expr("n + 1")),) if shape.counted else ()
     for src, ev, dst in shape.transitions:
-        trans.setdefault(src, []).append(Transition(events=(ev,), targets=(dst,)))
-    chart = compile_chart(Agent("bench", initial=shape.initial, states=_cp_states(shape.states, trans)))
+        trans.setdefault(src, []).append(Transition(events=(ev,), targets=(dst,), guard=guard, actions=actions))
+    variables = (Variable("n", Expr("0")),) if shape.counted else ()
+    chart = compile_chart(Agent("bench", variables=variables, initial=shape.initial,
+                                states=_cp_states(shape.states, trans)))
     snapshot = start(chart)[0]
     names = shape.events
     n = len(names)
@@ -130,7 +147,8 @@ def counterpoint_driver(shape: Shape) -> Driver:
 # --------------------------------------------------------------------------- python-statemachine
 
 
-def _psm_states(spec: dict, trans: dict[str, list[tuple[str, str]]], initial: str | None) -> dict:
+def _psm_states(spec: dict, trans: dict[str, list[tuple[str, str]]], initial: str | None,
+                extra: dict | None = None) -> dict:
     out = {}
     for sid, body in spec.items():
         d: dict = {}
@@ -139,10 +157,10 @@ def _psm_states(spec: dict, trans: dict[str, list[tuple[str, str]]], initial: st
         if body.get("parallel"):
             d["parallel"] = True
         if body.get("children"):
-            d["states"] = _psm_states(body["children"], trans, body.get("initial"))
+            d["states"] = _psm_states(body["children"], trans, body.get("initial"), extra)
         on: dict = {}
         for ev, dst in trans.get(sid, ()):
-            on.setdefault(ev, []).append({"target": dst})
+            on.setdefault(ev, []).append({"target": dst, **(extra or {})})
         if on:
             d["on"] = on
         out[sid] = d
@@ -155,8 +173,17 @@ def psm_driver(shape: Shape) -> Driver:
     trans: dict[str, list[tuple[str, str]]] = {}
     for src, ev, dst in shape.transitions:
         trans.setdefault(src, []).append((ev, dst))
+    data = {"n": 0}
+
+    def below_limit() -> bool:
+        return data["n"] < LIMIT
+
+    def count() -> None:
+        data["n"] += 1
+
+    extra = {"cond": below_limit, "on": count} if shape.counted else None
     cls = create_machine_class_from_definition(
-        "Bench", _psm_states(shape.states, trans, shape.initial),
+        "Bench", _psm_states(shape.states, trans, shape.initial, extra),
         validate_disconnected_states=False, validate_trap_states=False, validate_final_reachability=False,
     )
     sm = cls()
@@ -180,7 +207,7 @@ def sismic_driver(shape: Shape) -> Driver:
     from sismic.model import BasicState, CompoundState, OrthogonalState, Statechart
     from sismic.model import Transition as STransition
 
-    sc = Statechart("bench")
+    sc = Statechart("bench", preamble="n = 0" if shape.counted else None)
     sc.add_state(CompoundState("root", initial=shape.initial), None)
 
     def add(spec: dict, parent: str) -> None:
@@ -196,7 +223,10 @@ def sismic_driver(shape: Shape) -> Driver:
 
     add(shape.states, "root")
     for src, ev, dst in shape.transitions:
-        sc.add_transition(STransition(src, dst, event=ev))
+        if shape.counted:
+            sc.add_transition(STransition(src, dst, event=ev, guard=f"n < {LIMIT}", action="n = n + 1"))
+        else:
+            sc.add_transition(STransition(src, dst, event=ev))
     it = Interpreter(sc)
     it.execute()
     names = shape.events
@@ -237,14 +267,23 @@ def transitions_driver(shape: Shape) -> Driver:
         return out
 
     states = convert(shape.states, "")
+    data = {"n": 0}
+
+    def below_limit() -> bool:
+        return data["n"] < LIMIT
+
+    def count() -> None:
+        data["n"] += 1
+
+    extra = {"conditions": [below_limit], "after": [count]} if shape.counted else {}
     if nested:
         machine = HierarchicalMachine(states=states, initial=shape.initial, auto_transitions=False)
         for src, ev, dst in shape.transitions:
-            machine.add_transition(ev, paths[src], paths[dst])
+            machine.add_transition(ev, paths[src], paths[dst], **extra)
     else:
         machine = Machine(states=states, initial=shape.initial, auto_transitions=False)
         for src, ev, dst in shape.transitions:
-            machine.add_transition(ev, src, dst)
+            machine.add_transition(ev, src, dst, **extra)
     names = shape.events
     n = len(names)
     counter = [0]
