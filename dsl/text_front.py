@@ -3,7 +3,8 @@
 ``agent.lark`` finds the structure (expressions included, via ``expr.lark``); this module
 walks the parse tree into the model. Expressions are kept as their source text, sliced out of
 the input by position. What the grammar leaves lenient is checked here: names (E115),
-durations (E007), values (E008), statements given twice (E003). Nothing semantic (targets,
+durations (E007), types (E005) and values (E008), statements given twice (E003), with
+the codes and words the YAML front end uses for the same mistake. Nothing semantic (targets,
 reachability, expression names) is checked: that is ``validate.py``'s job.
 """
 
@@ -50,7 +51,20 @@ from .model import (
     VoiceSettings,
 )
 from .source import Span
-from .text_parser import parser, syntax_error
+from .text_parser import blank_comments, expression_error, parser, syntax_error
+from .validate_expr import error_span
+from .yaml_reader import (
+    AGENT_HINT,
+    AGENT_RE,
+    DOTTED_HINT,
+    DOTTED_RE,
+    EVENT_HINT,
+    EVENT_RE,
+    IDENT_HINT,
+    IDENT_RE,
+    PATTERN_HINT,
+    PATTERN_RE,
+)
 
 __all__ = ["load_text", "MAX_CHARS", "MAX_TOKENS", "MAX_STATE_DEPTH"]
 
@@ -65,13 +79,17 @@ MAX_STATE_DEPTH = 100
 _TOKEN = re.compile(r'"""[\s\S]*?"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*|[A-Za-z0-9_]+|\S')
 _JSON = json.JSONDecoder(strict=False)
 
-IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-AGENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
-EVENT = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
-PATTERN = re.compile(r"\*|[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*(?:\.\*|\*)?")
+IDENT, AGENT, DOTTED, EVENT, PATTERN = IDENT_RE, AGENT_RE, DOTTED_RE, EVENT_RE, PATTERN_RE
+#: The hint for a name that breaks each rule (worded as in YAML).
+_NAME_HINTS = {
+    IDENT: IDENT_HINT,
+    AGENT: AGENT_HINT,
+    DOTTED: DOTTED_HINT,
+    EVENT: EVENT_HINT,
+    PATTERN: PATTERN_HINT,
+}
 
-PARAM_TYPES = ("string", "integer", "number", "boolean", "array", "object", "null")
+PARAM_TYPES = ("string", "integer", "number", "boolean", "array", "object")
 LLM_KEYS: dict[str, type] = {
     "provider": str,
     "model": str,
@@ -80,6 +98,7 @@ LLM_KEYS: dict[str, type] = {
     "temperature": float,
     "max_tokens": int,
 }
+LLM_PROVIDERS = ("openai", "embedded")
 VOICE_KEYS: dict[str, type] = {"asr": str, "tts": str, "language": str, "speed": float}
 _KINDS = {"state": StateKind.STATE, "parallel": StateKind.PARALLEL, "final": StateKind.FINAL}
 _DELIVER = {"interrupt": "interrupt", "silent": "silent"}  # anything else is `when idle`
@@ -91,7 +110,8 @@ def load_text(text: str, file: str = "<text>") -> tuple[Agent | None, list[Diagn
     As with the YAML front end, the agent is None only when the text is unusable (a syntax
     error, no ``agent NAME``, too large); after other errors (E003, E007, E008, E115) it is
     returned as far as it could be read, so validation can report more. Never raises on bad
-    input: a syntax error is one E002 at the first offending token.
+    input: a syntax error is one diagnostic at the first offending token, E011 (worded by the
+    expression parser) when it is inside an expression, else E002.
     """
     at_start = Span(file, 1, 1)
     if not isinstance(text, str):
@@ -114,7 +134,7 @@ def load_text(text: str, file: str = "<text>") -> tuple[Agent | None, list[Diagn
     try:
         tree = parser().parse(text)
     except UnexpectedInput as e:
-        return None, [syntax_error(e, text, file)]
+        return None, [expression_error(e, text, file) or syntax_error(e, text, file)]
     except RecursionError:  # pragma: no cover - the LALR parser is iterative
         return None, [Diagnostic("E010", "input too complex (nesting too deep)", at_start)]
     builder = _Builder(text, file)
@@ -208,14 +228,7 @@ class _Builder:
     def name(self, tok: Token, kind: str = "name", rule: re.Pattern[str] = IDENT) -> str:
         value = str(tok)
         if not rule.fullmatch(value):
-            why = {
-                IDENT: "names are letters, digits and '_', not starting with a digit",
-                AGENT: "agent names are letters, digits, '_' and '-', not starting with a digit or '-'",
-                DOTTED: "package names are dotted identifiers, e.g. requests_cache or google.cloud",
-                EVENT: "event names are dot-separated segments of letters, digits, '_' and '-'",
-                PATTERN: "event patterns are dotted names, optionally ending in '*' or '.*' (or just '*')",
-            }[rule]
-            self.error("E115", f"invalid {kind} '{value}'", self.span(tok), why)
+            self.error("E115", f"invalid {kind} '{value}'", self.span(tok), _NAME_HINTS[rule])
         return value
 
     def duration(self, tok: Token) -> float:
@@ -228,7 +241,7 @@ class _Builder:
     def expr(self, value: Tree) -> Expr:
         node = value.children[0] if value.children else value
         m = node.meta if isinstance(node, Tree) else value.meta
-        source = self.text[m.start_pos : m.end_pos].strip()
+        source = blank_comments(self.text[m.start_pos : m.end_pos]).strip()
         return Expr(source, self.span(node))
 
     def literal(self, value: Tree, what: str) -> tuple[Any, Expr] | None:
@@ -331,35 +344,39 @@ class _Builder:
                 continue
             if not once.first(key, s):
                 continue
-            value = self.setting_value(val_tok, keys[key], f"{kind} {key}")
+            value = self.setting_value(val_tok, keys[key], key)
             if value is not None:
                 values[key] = value
         cls = LLMSettings if kind == "llm" else VoiceSettings
         return cls(**values, span=self.span(tree))
 
-    def setting_value(self, tok: Token, want: type, what: str) -> Any:
+    def setting_value(self, tok: Token, want: type, key: str) -> Any:
+        """A setting's value, checked as the YAML front end checks it (same codes and words)."""
+        what = f"'{key}'"
         if tok.type == "STRING":
             if want is str:
-                return self.string(tok)
-            self.error(
-                "E008",
-                f"{what} must be a number, not a string",
-                self.span(tok),
-                f"write e.g. {what.split()[-1]} 1",
-            )
-            return None
-        if want is str:
-            self.error("E008", f"{what} must be a string", self.span(tok), f'write it in quotes: "{tok}"')
+                value = self.string(tok)
+                if key == "provider" and value not in LLM_PROVIDERS:
+                    self.error(
+                        "E008", f"invalid value '{value}' for {what}; allowed: {', '.join(LLM_PROVIDERS)}",
+                        self.span(tok), did_you_mean(value, LLM_PROVIDERS),
+                    )  # fmt: skip
+                    return None
+                return value
+            kind = "an integer" if want is int else "a number"
+            self.error("E005", f"{what} must be {kind}, got a string", self.span(tok), f"write e.g. {key} 1")
             return None
         text = str(tok)
+        if want is str:  # a number is taken as written, as YAML takes `model: 4`
+            return self.setting_value(Token.new_borrow_pos("STRING", json.dumps(text), tok), str, key)
         if want is int:
             if re.fullmatch(r"-?[0-9]+", text):
                 return int(text)
-            self.error("E008", f"{what} must be an integer, not {text}", self.span(tok))
+            self.error("E005", f"{what} must be an integer, got a number", self.span(tok))
             return None
         value = float(text)
         if not math.isfinite(value):
-            self.error("E008", f"{what} must be a finite number, not {text}", self.span(tok))
+            self.error("E008", f"{what} must be a finite number, got {text}", self.span(tok))
             return None
         return value
 
@@ -412,32 +429,44 @@ class _Builder:
         if len(names) > 1:
             type_ = str(names[1])
             if type_ not in PARAM_TYPES:
-                hint = did_you_mean(type_, PARAM_TYPES) or "types: " + ", ".join(PARAM_TYPES)
-                self.error("E008", f"unknown parameter type '{type_}'", self.span(names[1]), hint)
+                self.error(
+                    "E008",
+                    f"invalid value '{type_}' for the type of parameter '{name}'; allowed: {', '.join(PARAM_TYPES)}",
+                    self.span(names[1]),
+                    did_you_mean(type_, PARAM_TYPES),
+                )
+                type_ = "string"
         desc = _token(tree, "STRING")
-        enum = None
         value = _tree(tree, "value")
-        if value is not None:
-            found = self.literal(value, "the values of an enum")
-            if found is not None:
-                v, e = found
-                if isinstance(v, list) and all(
-                    isinstance(x, str | int | float | bool) and x is not None for x in v
-                ):
-                    enum = tuple(v)
-                else:
-                    self.error(
-                        "E008", "an enum must be a list of strings, numbers or booleans", e.span,
-                        'write e.g. size: string in ["small", "large"]',
-                    )  # fmt: skip
         return Param(
             name,
             type_,
             description=self.string(desc) if desc is not None else None,
             required=_token(tree, "OPTIONAL") is None,
-            enum=enum,
+            enum=self.enum(value) if value is not None else None,
             span=self.span(tree),
         )
+
+    def enum(self, value: Tree) -> tuple[str | int | float | bool, ...] | None:
+        """The values after ``in``: a list of strings, numbers or booleans (E005 as in YAML)."""
+        found = self.literal(value, "the values of an enum")
+        if found is None:
+            return None
+        v, e = found
+        if not isinstance(v, list):
+            self.error("E005", f"'enum' must be a list of values, got {_kind_of(v)}", e.span)
+            return None
+        items = parse_expr(e.source).items  # type: ignore[attr-defined]  # a list literal
+        out = []
+        for x, node in zip(v, items, strict=True):
+            if isinstance(x, str | int | float | bool) and x is not None:
+                out.append(x)
+            else:
+                where = error_span(e.span, e.source, node.pos if node.pos >= 0 else 0)
+                self.error(
+                    "E005", f"an 'enum' value must be a string, number or boolean, got {_kind_of(x)}", where
+                )
+        return tuple(out)
 
     # ----------------------------------------------------------------- states
 
@@ -637,6 +666,21 @@ class _Builder:
         "spawn": _spawn,
         "fork": _spawn,
     }
+
+
+def _kind_of(value: Any) -> str:
+    """How a literal's type is named in messages, as the YAML front end names it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "a list" if isinstance(value, list) else "a mapping"
 
 
 def _short(text: str, limit: int = 40) -> str:

@@ -8,16 +8,18 @@ into what a person would write: ``unexpected '}', expected '->', '/' or a statem
 from __future__ import annotations
 
 import functools
+import re
 from copy import copy
 from dataclasses import dataclass
 from pathlib import Path
 
-from lark import Lark, Token
+from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.lexer import PatternRE, PatternStr
 from lark.parsers.lalr_interactive_parser import InteractiveParser
 
 from .diagnostics import Diagnostic, did_you_mean
+from .expr import ExprError, parse_expr
 from .source import Span
 
 GRAMMAR_PATH = Path(__file__).with_name("agent.lark")
@@ -249,3 +251,149 @@ def syntax_error(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
         line, col = _end_position(text)
         return Diagnostic("E002", "unexpected end of file", Span(file, line, col, line, col))
     return Diagnostic("E002", str(e), Span(file, 1, 1))  # pragma: no cover
+
+
+# --------------------------------------------------------------------------- errors inside expressions
+
+#: Tokens that can end an expression in agent.lark (when no bracket of the expression is open).
+_CLOSERS = frozenset({"_expr__RSQB", "_expr__RPAR", "_expr__RBRACE", "_expr__COMMA", "SEMICOLON", "__ANON_0"})
+#: What may stand just before the ``[`` that opens a guard.
+#: DSL terminals that are not words (names, keywords, literals).
+_NOT_WORDS = frozenset({"EQUAL", "SEMICOLON", "__ANON_0", "OPTIONAL"})
+_GUARD_AFTER = frozenset({"events", "INTERNAL", "_ALWAYS", "DURATION"})
+_OPEN, _CLOSE = "([{", ")]}"
+
+
+def _kind(item: object) -> str:
+    return str(item.data) if isinstance(item, Tree) else getattr(item, "type", "")
+
+
+def _in_expr(item: object) -> bool:
+    kind = _kind(item)
+    return kind.startswith(("expr__", "_expr__", "__expr__"))
+
+
+def _depth(source: str) -> int:
+    """Brackets of ``source`` still open (quoted strings skipped)."""
+    depth = 0
+    quote = ""
+    escaped = False
+    for c in source:
+        if quote:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == quote:
+                quote = ""
+        elif c in "'\"":
+            quote = c
+        elif c in _OPEN:
+            depth += 1
+        elif c in _CLOSE:
+            depth -= 1
+    return depth
+
+
+def _expression_context(e: UnexpectedInput) -> tuple[int, str, bool] | None:
+    """(start offset, message prefix, is a guard) of the expression being parsed at the error."""
+    ip = getattr(e, "interactive_parser", None)
+    if ip is None:
+        return None
+    stack = ip.parser_state.value_stack
+    i = len(stack) - 1
+    while i >= 0 and _in_expr(stack[i]):
+        i -= 1
+    if i < 0:
+        return None
+    stop = stack[i]
+    kind = _kind(stop)
+    above = stack[i + 1] if i + 1 < len(stack) else None
+    if kind in _GUARD_AFTER and above is not None and _kind(above) == "_expr__LSQB":
+        return above.end_pos, "invalid guard: ", True
+    if kind not in ("EQUAL", "_IN") or not isinstance(stop, Token):
+        return None
+    if i + 1 == len(stack) and not ({"expr__NAME", "expr__INT"} & set(ip.choices())):
+        return None  # `priority x = ...` takes an integer, not an expression
+    if kind == "_IN":
+        return stop.end_pos, "invalid enum: ", False
+    name = stack[i - 1] if i >= 1 else None
+    owner = _kind(stack[i - 2]) if i >= 2 else ""
+    label = str(name) if isinstance(name, Token) else "?"
+    if owner == "_VAR":
+        return stop.end_pos, f"invalid initial value of '{label}': ", False
+    return stop.end_pos, f"invalid value for '{label}': ", False
+
+
+_COMMENT_OR_STRING = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|#[^\n]*")
+
+
+def blank_comments(source: str) -> str:
+    """``source`` with its ``#`` comments (outside strings) turned into spaces, so offsets keep."""
+    if "#" not in source:
+        return source
+    return _COMMENT_OR_STRING.sub(lambda m: " " * len(m[0]) if m[0].startswith("#") else m[0], source)
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _expr_failure(source: str) -> ExprError | None:
+    try:
+        parse_expr(blank_comments(source))
+    except ExprError as err:
+        return err
+    except RecursionError:
+        return ExprError("expression nested too deeply", 0)
+    return None
+
+
+def expression_error(e: UnexpectedInput, text: str, file: str) -> Diagnostic | None:
+    """E011 for a Lark error inside an expression, worded as :func:`parse_expr` words it.
+
+    The expression runs from its opener (``[`` of a guard, ``=`` of ``set``/``var``/an argument,
+    ``in`` of an enum) to the offending token. If the text before the token is already an invalid
+    expression (``1 +`` before ``}``), that is the error; else the token is, unless it could
+    follow a complete expression (``]``, ``;``, a statement keyword...): then the DSL structure
+    is wrong and this returns None (E002).
+    """
+    found = _expression_context(e)
+    if found is None:
+        return None
+    start, prefix, guard = found
+    if isinstance(e, UnexpectedToken):
+        tok = e.token
+        at_end = tok.type == "$END"
+        tok_start = len(text) if at_end else tok.start_pos
+        tok_end = len(text) if at_end else tok.end_pos
+        kind = tok.type
+    else:
+        at_end = False
+        tok_start = e.pos_in_stream
+        tok_end = tok_start + 1
+        kind = ""
+    if tok_start is None or tok_end is None or tok_start < start:
+        return None
+    while start < tok_start and text[start].isspace():  # as a YAML string is stripped
+        start += 1
+    before = blank_comments(text[start:tok_start])
+    depth = _depth(before)
+    expr_word = kind in ("NAME", "expr__NAME", "expr__INT", "expr__FLOAT", "expr__STRING")
+    dsl_word = (
+        bool(kind) and not expr_word and not kind.startswith(("expr__", "_expr__")) and kind not in _NOT_WORDS
+    )
+    ends = at_end or dsl_word or (depth <= 0 and kind in _CLOSERS)
+    err_before = _expr_failure(before)
+    if err_before is not None:
+        unfinished = err_before.col_offset >= len(before.rstrip())
+        err = err_before if ends or not unfinished else _expr_failure(text[start:tok_end]) or err_before
+    elif ends or (expr_word and not guard and depth <= 0):
+        return None  # a complete expression, then something wrong for the DSL
+    else:
+        err = _expr_failure(text[start:tok_end])
+    if err is None:
+        return None
+    line, col = _line_col(text, start + min(err.col_offset, tok_end - start))
+    return Diagnostic("E011", prefix + err.message, Span(file, line, col, line, col + 1))

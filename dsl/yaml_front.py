@@ -40,7 +40,7 @@ from .model import (
 )
 from .source import Span
 from .yaml_nodes import YNode, compose
-from .yaml_reader import Reader, kind_of
+from .yaml_reader import AGENT_HINT, AGENT_RE, DOTTED_HINT, DOTTED_RE, Reader, kind_of
 
 AGENT_KEYS = (
     "agent",
@@ -149,6 +149,8 @@ class _Front(Reader):
         name = ""
         if "agent" in f:
             name = self.text(f["agent"][1], "'agent'", required=True) or ""
+            if name:
+                self.check_name(name, f["agent"][1], "agent name", AGENT_RE, AGENT_HINT)
         else:
             self.error(
                 "E006",
@@ -166,7 +168,11 @@ class _Front(Reader):
             instructions=get("instructions", lambda n: self.text(n, "'instructions'")),
             llm=get("llm", self.llm),
             voice=get("voice", self.voice),
-            allow=tuple(t for t, _ in get("allow", lambda n: self.texts(n, "'allow'"), [])),
+            allow=tuple(
+                t
+                for t, n in get("allow", lambda n: self.texts(n, "'allow'"), [])
+                if self.check_name(t, n, "package name", DOTTED_RE, DOTTED_HINT)
+            ),
             includes=tuple(
                 Include(t, self.span(n)) for t, n in get("include", lambda n: self.texts(n, "'include'"), [])
             ),

@@ -27,12 +27,17 @@ except ImportError:  # pragma: no cover - expr.py is written separately
         return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
+# The lexical rules for names (docs/language.md), shared with the textual front end.
 IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+AGENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+DOTTED_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _SEG = r"[A-Za-z0-9_-]+"
 EVENT_RE = re.compile(rf"{_SEG}(?:\.{_SEG})*")
 PATTERN_RE = re.compile(rf"\*|{_SEG}(?:\.{_SEG})*(?:\.\*)?")
 
 IDENT_HINT = "names are letters, digits and '_', and do not start with a digit"
+AGENT_HINT = "agent names are letters, digits, '_' and '-', and do not start with a digit or '-'"
+DOTTED_HINT = "package names are dotted identifiers, e.g. requests_cache or google.cloud"
 EVENT_HINT = "event names are dot-separated parts of letters, digits, '_' and '-', e.g. user.said"
 PATTERN_HINT = "event patterns are event names, optionally ending in '.*', or '*' alone"
 
@@ -139,10 +144,12 @@ class Reader:
         value = self.text(node, what, required=True)
         return self.check_name(value, node, what) if value is not None else None
 
-    def check_name(self, value: str, node: YNode, what: str) -> str | None:
-        if IDENT_RE.fullmatch(value):
+    def check_name(
+        self, value: str, node: YNode, what: str, rule: re.Pattern[str] = IDENT_RE, hint: str = IDENT_HINT
+    ) -> str | None:
+        if rule.fullmatch(value):
             return value
-        self.error("E115", f"invalid {what} '{value}'", node, IDENT_HINT)
+        self.error("E115", f"invalid {what} '{value}'", node, hint)
         return None
 
     def check_event(self, value: str, node: YNode, what: str, pattern: bool = False) -> str | None:

@@ -34,7 +34,7 @@ def render(diags: list[Diagnostic]) -> str:
 
 
 #: Known bugs elsewhere, kept visible (xfail) until fixed: (code, suffix) -> reason.
-KNOWN_GAPS = {("E005", ".agent"): "the textual front end reports wrong types as E008, not E005"}
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
 
 CASES = [
     (code, suffix)

@@ -453,10 +453,31 @@ state chat {
         ),
         (
             "agent a\nstate s { on x [a b] -> y }",
-            "2:19 E002 unexpected name 'b', expected ']', an expression, or an operator",
+            "2:19 E011 invalid guard: unexpected name 'b'; expected an operator or end of input",
         ),
-        ("agent a\nstate s { on x [] -> y }", "2:17 E002 unexpected ']', expected an expression"),
-        ("agent a\nstate s { entry set x = }", "2:25 E002 unexpected '}', expected an expression"),
+        ("agent a\nstate s { on x [] -> y }", "2:17 E011 invalid guard: empty expression; expected a value"),
+        (
+            "agent a\nstate s { entry set x = }",
+            "2:25 E011 invalid value for 'x': empty expression; expected a value",
+        ),
+        (
+            "agent a\nstate s { entry set x = 1 + }",
+            "2:28 E011 invalid value for 'x': unexpected end of input; expected a value",
+        ),
+        ("agent a\nstate s { on x [a > > 1] }", "2:21 E011 invalid guard: unexpected '>'; expected a value"),
+        (
+            "agent a\nstate s { on x [a = 1] }",
+            "2:19 E011 invalid guard: unexpected character '='; use '==' to compare",
+        ),
+        (
+            "agent a\nstate s { entry raise e(a = ) }",
+            "2:29 E011 invalid value for 'a': empty expression; expected a value",
+        ),
+        ("agent a\nstate s { on x [a > 1 }", "2:23 E002 unexpected '}', expected ']'"),
+        (
+            "agent a\nvar v = [1,",
+            "2:12 E011 invalid initial value of 'v': unexpected end of input; expected a value or ']'",
+        ),
         ("agent a\nstate s { entry foo }", "2:17 E002 unexpected name 'foo', expected an action"),
         ("agent a\nstate s { entry say 'hi' }", "2:21 E002 unexpected string 'hi', expected a string"),
         ('agent a\nstate s { entry say "hi }', "2:21 E002 unterminated string"),
@@ -489,17 +510,23 @@ state chat {
         ("agent a\nstate s { on user.*.x -> s }", "2:14 E115 invalid event pattern 'user.*.x'"),
         ("agent a\nallow my-pkg", "2:7 E115 invalid package name 'my-pkg'"),
         ("agent a\nllm { temprature 0.3 }", "2:7 E004 unknown llm setting 'temprature'"),
-        ("agent a\nllm { model 3 }", "2:13 E008 llm model must be a string"),
-        ("agent a\nllm { max_tokens 1.5 }", "2:18 E008 llm max_tokens must be an integer, not 1.5"),
-        ('agent a\nvoice { speed "fast" }', "2:15 E008 voice speed must be a number, not a string"),
+        (
+            'agent a\nllm { provider "openia" }',
+            "2:16 E008 invalid value 'openia' for 'provider'; allowed: openai, embedded",
+        ),
+        ("agent a\nllm { max_tokens 1.5 }", "2:18 E005 'max_tokens' must be an integer, got a number"),
+        ('agent a\nvoice { speed "fast" }', "2:15 E005 'speed' must be a number, got a string"),
         (
             "agent a\nllm { temperature 1e999 }",
-            "2:19 E008 llm temperature must be a finite number, not 1e999",
+            "2:19 E008 'temperature' must be a finite number, got 1e999",
         ),
-        ("agent a\ntool t(a: strng) = m:f", "2:11 E008 unknown parameter type 'strng'"),
+        (
+            "agent a\ntool t(a: strng) = m:f",
+            "2:11 E008 invalid value 'strng' for the type of parameter 'a'; allowed: string, integer, number, boolean, array, object",
+        ),
         (
             "agent a\ntool t(a: string in [1, [2]]) = m:f",
-            "2:21 E008 an enum must be a list of strings, numbers or booleans",
+            "2:25 E005 an 'enum' value must be a string, number or boolean, got a list",
         ),
         (
             "agent a\ntool t(a: string in x) = m:f",
@@ -557,7 +584,7 @@ def test_value_errors_still_give_a_model():
 # --------------------------------------------------------------------------- hostile input
 
 
-def _fast(text: str, limit: float = 5.0):
+def _fast(text: str, limit: float = 60.0):  # a guard against hangs, not a speed test
     start = time.perf_counter()
     agent, diags = load_text(text, "h.agent")
     assert time.perf_counter() - start < limit
@@ -570,8 +597,8 @@ def _fast(text: str, limit: float = 5.0):
         ("{" * 10_000, "E002"),
         ("agent a\n" + "{" * 10_000, "E002"),
         ("agent a\nvar x = " + "(" * 10_000 + "1" + ")" * 10_000, "E011"),
-        ("agent a\nvar x = " + "[" * 10_000, "E002"),
-        ("agent a\nstate s { on e [" + "(" * 10_000, "E002"),
+        ("agent a\nvar x = " + "[" * 10_000, "E011"),
+        ("agent a\nstate s { on e [" + "(" * 10_000, "E011"),
         ("agent a\n" + "state a {" * 10_000 + "}" * 10_000, "E010"),
         ("agent a\n" + "state a {" * 10_000, "E002"),
         ("x" * 5_000_000, "E009"),

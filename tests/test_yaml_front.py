@@ -36,6 +36,7 @@ from counterpoint.dsl.model import (
 )
 from counterpoint.dsl.source import Span
 from counterpoint.dsl.yaml_front import load_yaml
+from counterpoint.dsl.yaml_nodes import MAX_NODES
 
 
 def load(text: str) -> Agent:
@@ -186,8 +187,11 @@ def test_keys_are_always_strings() -> None:
     assert a.states[0].transitions[0].events == ("yes",)
 
 
-def test_agent_name_as_number_is_its_text() -> None:
-    assert load("agent: 007\n").name == "007"
+def test_agent_name_may_contain_dashes_but_not_start_with_a_digit() -> None:
+    assert load("agent: my-agent_2\n").name == "my-agent_2"
+    agent, diags = load_yaml("agent: 007\n", "a.agent.yaml")
+    assert agent is not None and agent.name == "007"  # kept as written, reported (as in the DSL)
+    assert [(d.code, d.message) for d in diags] == [("E115", "invalid agent name '007'")]
 
 
 def test_events_as_list_and_null_fields() -> None:
@@ -697,10 +701,16 @@ def test_aliases_within_limits_work() -> None:
 # --------------------------------------------------------------------------- hostile inputs
 
 
-def _timed(text: str, limit: float = 1.0):
+#: Seconds after which a hostile input counts as a hang. Deliberately generous: these tests
+#: check that the work is bounded (limits stop reading early), not how fast the machine is;
+#: with a tight limit they failed on a loaded machine (the 5 MB input takes ~0.7 s alone).
+HANG_GUARD = 60.0
+
+
+def _timed(text: str):
     start = time.perf_counter()
     agent, diags = load_yaml(text, "h.agent.yaml")
-    assert time.perf_counter() - start < limit
+    assert time.perf_counter() - start < HANG_GUARD
     return agent, diags
 
 
@@ -772,8 +782,10 @@ def test_five_megabytes() -> None:
         f"  s{i}: {{description: 'state number {i}'}}\n" for i in range(120_000)
     )
     assert len(many) > 5_000_000
-    agent, diags = _timed(many, 2.0)
+    agent, diags = _timed(many)
     assert agent is None and _codes(diags) == ["E010"]
+    # reading stopped at the node limit (4 nodes a line), not at the end of the 120,002 lines
+    assert diags[0].span.line == MAX_NODES // 4 + 1
 
 
 def test_printable_garbage_never_raises() -> None:
