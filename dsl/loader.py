@@ -38,7 +38,7 @@ TEXT_SUFFIXES = (".agent",)
 
 
 def _at_start(path: str | Path) -> Span:
-    return Span(str(path), 1, 1)
+    return Span(str(path), 1, 1, 1, 1)
 
 
 def read_source(path: str | Path) -> tuple[str | None, list[Diagnostic]]:
@@ -49,14 +49,14 @@ def read_source(path: str | Path) -> tuple[str | None, list[Diagnostic]]:
         return None, [Diagnostic("E009", f"cannot read the file: {why}", _at_start(path), hint)]
 
     try:
-        if not p.exists():
-            return fail("no such file", "check the path; includes are relative to the including file")
-        if p.is_dir():
-            return fail("it is a directory", "name a .agent.yaml or .agent file")
+        problem = _not_a_file(p)
+        if problem is not None:
+            return fail(*problem)
         size = p.stat().st_size
         if size > MAX_BYTES:
             return fail(f"file is too large ({size} bytes, limit {MAX_BYTES})", "split it with include:")
-        data = p.read_bytes()
+        with p.open("rb") as handle:  # bounded: a file may grow between stat and read
+            data = handle.read(MAX_BYTES + 1)
     except OSError as exc:
         return fail(exc.strerror or str(exc), "check that the file exists and is readable")
     if len(data) > MAX_BYTES:
@@ -70,10 +70,41 @@ def read_source(path: str | Path) -> tuple[str | None, list[Diagnostic]]:
     return text, []
 
 
+def _not_a_file(p: Path) -> tuple[str, str] | None:
+    """Why ``p`` cannot be read as a definition (missing, a folder, a pipe...), or None.
+
+    Checked before reading: opening a FIFO or a device would block or never end.
+    """
+    if not p.exists():
+        if p.is_symlink():
+            return "it is a broken symbolic link (or a loop of them)", "check where the link points"
+        return "no such file", "check the path; includes are relative to the including file"
+    if p.is_dir():
+        return "it is a directory", "name a .agent.yaml or .agent file"
+    if not p.is_file():
+        return "it is not a regular file (a pipe, socket or device)", "name a .agent.yaml or .agent file"
+    return None
+
+
 def load_file(path: str | Path) -> tuple[Agent | None, list[Diagnostic]]:
     """Read and parse one file with the front end its suffix names (no include resolution)."""
     name = str(path)
     lower = Path(name).name.lower()
+    try:
+        problem = _not_a_file(Path(name))
+    except OSError as exc:  # e.g. a path too long for the file system
+        problem = (exc.strerror or str(exc), "check the path")
+    if problem is not None:  # "no such file" says more than "unknown kind of file"
+        return None, [Diagnostic("E009", f"cannot read the file: {problem[0]}", _at_start(name), problem[1])]
+    if lower.endswith((".test.yaml", ".test.yml")):
+        return None, [
+            Diagnostic(
+                "E009",
+                "cannot read the file: it is a scenario file, not an agent definition",
+                _at_start(name),
+                f"run it with 'counterpoint test {name}'",
+            )
+        ]
     if lower.endswith(YAML_SUFFIXES):
         from .yaml_front import load_yaml as front
     elif lower.endswith(TEXT_SUFFIXES):

@@ -122,6 +122,19 @@ def write_output(out: str | None, data: str | bytes) -> None:
         raise Failure(f"cannot write {out}: {exc.strerror or exc}") from exc
 
 
+def refuse_overwrite(out: str | None, inputs: Sequence[str | os.PathLike[str]]) -> None:
+    """A usage error when ``out`` is one of the ``inputs``: writing would destroy the source."""
+    if out in (None, "-"):
+        return
+    target = Path(out)
+    for source in inputs:
+        with contextlib.suppress(OSError):
+            if target.exists() and target.samefile(source):
+                raise UsageError(
+                    f"-o {out} would overwrite the input file {display_path(source)}; choose another output file"
+                )
+
+
 def _missing(feature: str, exc: ImportError) -> Failure:
     return Failure(f"{feature} is not available in this build of counterpoint ({exc})")
 
@@ -200,6 +213,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     fmt = render_format(args.output, args.format)
     if args.output == "-" and fmt not in ("svg", "dot"):
         raise UsageError(f"refusing to write binary {fmt} to standard output; pass -o FILE.{fmt}")
+    refuse_overwrite(args.output, [args.file])
     colour = use_colour(sys.stderr, args.color)
     agent = require_valid(args.file, colour)
     highlight = tuple(args.highlight or ())
@@ -229,11 +243,31 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def syntax_of(path: str) -> str:
-    return "dsl" if path.endswith(TEXT_SUFFIXES) else "yaml"
+    return "dsl" if path.lower().endswith(TEXT_SUFFIXES) else "yaml"
+
+
+def convert_target(file: str, to: str | None, out: str | None) -> str:
+    """The syntax to print: ``--to``, else the one ``-o``'s suffix names, else the other one.
+
+    A suffix that contradicts ``--to`` is a usage error: the file would not load again.
+    """
+    named = None
+    if out not in (None, "-"):
+        lower = Path(out).name.lower()
+        named = "dsl" if lower.endswith(TEXT_SUFFIXES) else "yaml" if lower.endswith(YAML_SUFFIXES) else None
+    if to and named and to != named:
+        suffix = ".agent" if to == "dsl" else ".agent.yaml"
+        raise UsageError(
+            f"--to {to} but -o {out} names a {'YAML' if named == 'yaml' else 'textual'} file; "
+            f"name the output *{suffix}"
+        )
+    return to or named or ("yaml" if syntax_of(file) == "dsl" else "dsl")
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
     colour = use_colour(sys.stderr, args.color)
+    target = convert_target(args.file, args.to, args.output)
+    refuse_overwrite(args.output, [args.file])
     require_valid(args.file, colour)  # the whole definition, includes resolved, must be valid
     try:
         from ..dsl.loader import load_file
@@ -243,7 +277,6 @@ def cmd_convert(args: argparse.Namespace) -> int:
     if agent is None or any(d.is_error for d in diags):
         print_diagnostics(list(diags), sys.stderr, colour)
         raise Failure(f"cannot read {display_path(args.file)}")
-    target = args.to or ("yaml" if syntax_of(args.file) == "dsl" else "dsl")
     try:
         if target == "yaml":
             from ..dsl.yaml_printer import print_yaml as printer
@@ -427,6 +460,7 @@ exit status: 0 all passed, 1 failures or broken files, 2 nothing to run or usage
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or folders")
     p.set_defaults(func=cmd_test)
+    parser.commands = dict(sub.choices)  # type: ignore[attr-defined]
     return parser
 
 
@@ -442,7 +476,10 @@ def _fail(message: str, code: int) -> int:
 def run(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the command; returns the exit code (argparse may raise SystemExit)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # reported by the subcommand's parser, so the usage shown is the subcommand's
+        sub = getattr(parser, "commands", {}).get(getattr(args, "command", None), parser)
+        sub.error(f"unrecognized arguments: {' '.join(extra)}")
     func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
     if func is None:
         parser.print_help(sys.stderr)

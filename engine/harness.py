@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 import trio
 import trio.testing
 
-from ..dsl.diagnostics import DiagnosticError
+from ..dsl.diagnostics import DiagnosticError, did_you_mean
 from ..dsl.durations import parse_duration
 from ..dsl.model import Agent
 from .effects import Effect, Speak, StartTool
@@ -142,7 +142,7 @@ class Harness:
     @property
     def window(self) -> list[Observation]:
         """What happened since the last ``send``/``wait`` (or since the start)."""
-        return self.observations[self._window_start:]
+        return self.observations[self._window_start :]
 
     def _new_window(self) -> None:
         self._window_start = len(self.observations)
@@ -179,11 +179,14 @@ class Harness:
         """Return once every task is blocked: all events due by now have been processed."""
         await trio.testing.wait_all_tasks_blocked()
         if self.overflow:
-            raise HarnessError(f"more than {MAX_MACROSTEPS} macrosteps: a runaway 'every' timer or an "
-                               "endless exchange of events?")
+            raise HarnessError(
+                f"more than {MAX_MACROSTEPS} macrosteps: a runaway 'every' timer or an "
+                "endless exchange of events?"
+            )
 
-    async def send(self, name: str, data: Mapping[str, Any] | None = None, *, priority: int | None = None,
-                   **fields: Any) -> list[Observation]:
+    async def send(
+        self, name: str, data: Mapping[str, Any] | None = None, *, priority: int | None = None, **fields: Any
+    ) -> list[Observation]:
         """Send an event (data as a mapping and/or keyword fields), wait until it is processed.
 
         Returns the new window: what the event caused.
@@ -193,7 +196,9 @@ class Harness:
         await self.settle()
         return self.window
 
-    async def send_all(self, events: Sequence[tuple[str, Mapping[str, Any] | None, int | None]]) -> list[Observation]:
+    async def send_all(
+        self, events: Sequence[tuple[str, Mapping[str, Any] | None, int | None]]
+    ) -> list[Observation]:
         """Queue several ``(name, data, priority)`` events at the same instant, then let them be processed.
 
         They are processed by priority (then in the order given): the way to test preemption.
@@ -214,7 +219,9 @@ class Harness:
     def last_call_id(self, tool: str) -> str | None:
         """The call id to answer for ``tool``: its most recent pending call, else its most recent call."""
         core = self.interpreter.core
-        pending = [cid for cid, (name, _) in (core.pending.items() if core is not None else ()) if name == tool]
+        pending = [
+            cid for cid, (name, _) in (core.pending.items() if core is not None else ()) if name == tool
+        ]
         if pending:
             return pending[-1]
         for effect in reversed(self.effects):
@@ -228,10 +235,23 @@ class Harness:
         if mismatch is not None:
             raise HarnessError(mismatch.format())
 
+    def _known_states(self, states: Sequence[str]) -> None:
+        """A typo in a state id fails loudly: ``assert_not_in("typo")`` would otherwise always pass."""
+        ids = list(self.interpreter.chart.ids[1:])
+        unknown = [s for s in states if s not in ids]
+        if unknown:
+            hint = did_you_mean(unknown[0], ids)
+            raise HarnessError(
+                f"no state {', '.join(map(repr, unknown))} in {self.interpreter.chart.name}"
+                + (f" ({hint})" if hint else f"; states: {', '.join(ids)}")
+            )
+
     def assert_in(self, *states: str) -> None:
+        self._known_states(states)
         self._fail(diff_states(states, self.configuration, active=True))
 
     def assert_not_in(self, *states: str) -> None:
+        self._known_states(states)
         self._fail(diff_states(states, self.configuration, active=False))
 
     def assert_vars(self, values: Mapping[str, Any] | None = None, **kw: Any) -> None:

@@ -83,18 +83,35 @@ def load_suite(path: str | Path, display: str | None = None) -> Suite:
     """
     sfile = parse_file(path, display)
     suite = Suite(sfile, diagnostics=list(sfile.diagnostics))
-    if sfile.errors or sfile.agent_path is None:
+    if sfile.agent_path is None:
+        return suite
+    at = sfile.agent_span or Span(sfile.path, 1, 1, 1, 1)
+    if not sfile.agent_path.is_file():
+        suite.diagnostics.append(
+            Diagnostic(
+                "E009",
+                f"no agent file {sfile.agent_path}",
+                at,
+                "'agent:' is relative to the scenario file" if sfile.agent_span else None,
+            )
+        )
         return suite
     from ..dsl.validate import check_file
 
     agent, diags = check_file(sfile.agent_path)
     agent_errors = [d for d in diags if d.is_error]
     if agent is None or agent_errors:
-        suite.diagnostics.append(Diagnostic(
-            "E008", f"the agent {sfile.agent_path} has errors; scenarios cannot run",
-            Span(sfile.path, 1, 1), "run 'counterpoint validate' on it"))
+        suite.diagnostics.append(
+            Diagnostic(
+                "E008",
+                f"the agent {sfile.agent_path} has errors; scenarios cannot run",
+                at,
+                f"run 'counterpoint validate {sfile.agent_path}'",
+            )
+        )
         suite.diagnostics += agent_errors or diags
         return suite
+    # names are checked even when other steps are broken: one run reports every mistake
     suite.diagnostics += check_names(sfile, agent)
     if suite.errors:
         return suite
@@ -103,8 +120,9 @@ def load_suite(path: str | Path, display: str | None = None) -> Suite:
     try:
         suite.chart = compile_chart(agent)
     except Exception as exc:  # a valid agent the compiler rejects: report, do not crash the run
-        suite.diagnostics.append(Diagnostic("E008", f"cannot compile {sfile.agent_path}: {exc}",
-                                            Span(sfile.path, 1, 1)))
+        suite.diagnostics.append(
+            Diagnostic("E008", f"cannot compile {sfile.agent_path}: {exc}", Span(sfile.path, 1, 1))
+        )
     return suite
 
 
@@ -116,8 +134,14 @@ def check_names(sfile: ScenarioFile, agent: Any) -> list[Diagnostic]:
     out: list[Diagnostic] = []
 
     def unknown(what: str, name: str, known: list[str], span: Span) -> None:
-        out.append(Diagnostic("E008", f"unknown {what} '{name}' in {agent.name}", span,
-                              did_you_mean(name, known) or f"{what}s: {', '.join(known) or '(none)'}"))
+        out.append(
+            Diagnostic(
+                "E008",
+                f"unknown {what} '{name}' in {agent.name}",
+                span,
+                did_you_mean(name, known) or f"{what}s: {', '.join(known) or '(none)'}",
+            )
+        )
 
     for scenario in sfile.scenarios:
         for step in scenario.steps:
@@ -130,7 +154,10 @@ def check_names(sfile: ScenarioFile, agent: Any) -> list[Diagnostic]:
             if step.kind in ("tool_done", "tool_error") and step.args["tool"] not in tools:
                 unknown("tool", step.args["tool"], tools, step.span)
             for m in step.matchers:
-                if m.kind in ("enter", "exit", "timer", "cancel_timer", "fired") and m.get("state") not in (None, *states):
+                if m.kind in ("enter", "exit", "timer", "cancel_timer", "fired") and m.get("state") not in (
+                    None,
+                    *states,
+                ):
                     unknown("state", m.get("state"), states, step.span)
                 if m.kind == "tool" and m.get("name") not in tools:
                     unknown("tool", m.get("name"), tools, step.span)
@@ -173,15 +200,25 @@ async def _act(h: Harness, step: Step) -> None:
     else:  # tool_done / tool_error
         call_id = args["id"] or h.last_call_id(args["tool"])
         if call_id is None:
-            raise StepFailed(step, step.span, Mismatch(
-                f"no call of tool '{args['tool']}' has started, so none can complete",
-                ("expect it first, e.g. '- tool: " + args["tool"] + "', or name the call with 'id:'",)))
+            raise StepFailed(
+                step,
+                step.span,
+                Mismatch(
+                    f"no call of tool '{args['tool']}' has started, so none can complete",
+                    ("expect it first, e.g. '- tool: " + args["tool"] + "', or name the call with 'id:'",),
+                ),
+            )
         name = f"tool.{args['tool']}.{'done' if step.kind == 'tool_done' else 'error'}"
         events = [(name, {"call_id": call_id, args["field"]: args["value"]}, None)]
     if h.finished:
-        raise StepFailed(step, step.span, Mismatch(
-            f"the chart has finished; nothing receives '{events[0][0]}'",
-            (f"configuration: {', '.join(h.configuration) or '(none)'}",)))
+        raise StepFailed(
+            step,
+            step.span,
+            Mismatch(
+                f"the chart has finished; nothing receives '{events[0][0]}'",
+                (f"configuration: {', '.join(h.configuration) or '(none)'}",),
+            ),
+        )
     await h.send_all(events)
 
 
@@ -197,8 +234,10 @@ def _check(h: Harness, step: Step) -> None:
     elif step.kind == "finished":
         mismatch = None
         if h.finished != args["finished"]:
-            mismatch = Mismatch("the chart has " + ("not finished" if args["finished"] else "finished"),
-                                (f"configuration: {', '.join(h.configuration) or '(none)'}",))
+            mismatch = Mismatch(
+                "the chart has " + ("not finished" if args["finished"] else "finished"),
+                (f"configuration: {', '.join(h.configuration) or '(none)'}",),
+            )
     elif step.kind == "expect_not":
         mismatch = check_absent(step.matchers, h.window)
     else:  # expect, and the one-expectation shorthands
@@ -217,7 +256,7 @@ def _check_errors(h: Harness, scenario: Scenario, opener: Step | None) -> None:
     event = first.value if first.kind == "event" else first.value.event
     detail = event.data.get("error", "") if hasattr(event.data, "get") else ""
     summary = f"unexpected {event.name}" + (f": {detail}" if detail else "")
-    hint = ("expect it with '- error: PATTERN' after this step, or set 'allow_errors: true' on the scenario")
+    hint = "expect it with '- error: PATTERN' after this step, or set 'allow_errors: true' on the scenario"
     window = h.window
     marks = {i: "!" for i, obs in enumerate(window) if obs in errors}
     span = opener.span if opener is not None else scenario.span
@@ -233,14 +272,28 @@ def run_scenario(chart: Any, scenario: Scenario, file: str) -> Outcome:
         with collapse_groups():
             trio.run(_play, chart, scenario, clock=trio.testing.MockClock(autojump_threshold=0))
     except StepFailed as failure:
-        return Outcome(file, scenario.name, FAILED, failure.format(), failure.span, time.perf_counter() - start)
+        return Outcome(
+            file, scenario.name, FAILED, failure.format(), failure.span, time.perf_counter() - start
+        )
     except HarnessError as failure:
-        return Outcome(file, scenario.name, FAILED, f"{scenario.span}: {failure}", scenario.span,
-                       time.perf_counter() - start)
+        return Outcome(
+            file,
+            scenario.name,
+            FAILED,
+            f"{scenario.span}: {failure}",
+            scenario.span,
+            time.perf_counter() - start,
+        )
     except Exception:
         text = traceback.format_exc()
-        return Outcome(file, scenario.name, ERROR, f"{scenario.span}: the scenario crashed:\n{text}", scenario.span,
-                       time.perf_counter() - start)
+        return Outcome(
+            file,
+            scenario.name,
+            ERROR,
+            f"{scenario.span}: the scenario crashed:\n{text}",
+            scenario.span,
+            time.perf_counter() - start,
+        )
     return Outcome(file, scenario.name, PASSED, "", scenario.span, time.perf_counter() - start)
 
 
@@ -248,8 +301,11 @@ def run_suite(suite: Suite, names: Iterable[str] | None = None) -> list[Outcome]
     """Run the scenarios of a loaded file (all, or those named)."""
     wanted = set(names) if names is not None else None
     display = suite.file.path
-    return [run_scenario(suite.chart, s, display) for s in suite.file.scenarios
-            if wanted is None or s.name in wanted]
+    return [
+        run_scenario(suite.chart, s, display)
+        for s in suite.file.scenarios
+        if wanted is None or s.name in wanted
+    ]
 
 
 # --------------------------------------------------------------------------- run_paths: the CLI's entry point
@@ -269,8 +325,11 @@ def collect(paths: Sequence[str]) -> tuple[list[Path], list[str]]:
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found = sorted(f for f in p.rglob(f"*{SUFFIX}")
-                           if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts))
+            found = sorted(
+                f
+                for f in p.rglob(f"*{SUFFIX}")
+                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
+            )
             if not found:
                 problems.append(f"no scenario files (*{SUFFIX}) in {raw}")
             files += found
@@ -330,7 +389,12 @@ def run_paths(paths: Sequence[str], out: TextIO | None = None) -> int:
         for scenario in suite.file.scenarios:
             outcome = run_scenario(suite.chart, scenario, shown)
             outcomes.append(outcome)
-            print({PASSED: ".", FAILED: "F", SKIPPED: "s", ERROR: "E"}[outcome.status], end="", file=out, flush=True)
+            print(
+                {PASSED: ".", FAILED: "F", SKIPPED: "s", ERROR: "E"}[outcome.status],
+                end="",
+                file=out,
+                flush=True,
+            )
         print(file=out)
     bad = [o for o in outcomes if o.status in (FAILED, ERROR)]
     if broken:
@@ -356,4 +420,3 @@ def run_paths(paths: Sequence[str], out: TextIO | None = None) -> int:
 
 def _banner(title: str, fill: str = "=") -> str:
     return f" {title} ".center(80, fill)
-

@@ -34,6 +34,11 @@ EXTRA_KEYS: dict[str, tuple[str, ...]] = {"send": ("data", "priority")}
 FILE_KEYS = ("agent", "description", "scenarios")
 SCENARIO_KEYS = ("name", "description", "steps", "allow_errors", "skip")
 
+#: Largest number of YAML nodes a scenario file may expand to (aliases counted each time used).
+MAX_NODES = 100_000
+#: Deepest nesting of YAML collections accepted (as for agent files).
+MAX_DEPTH = 100
+
 _EVENT_NAME = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -71,6 +76,7 @@ class ScenarioFile:
 
     path: str
     agent_path: Path | None = None
+    agent_span: Span | None = None  # where 'agent:' names the file (None: found by the file's name)
     scenarios: list[Scenario] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
@@ -107,10 +113,14 @@ class _Reader:
     def value(self, node: yaml.Node) -> Any:
         try:
             return self._constructor.construct_object(node, deep=True)
+        except RecursionError:
+            raise _Bad("E010", "input too complex (nesting too deep)", node) from None
         except yaml.YAMLError as exc:
             raise _Bad("E008", f"invalid value: {exc}", node) from None
 
-    def mapping(self, node: yaml.Node, what: str, allowed: tuple[str, ...]) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    def mapping(
+        self, node: yaml.Node, what: str, allowed: tuple[str, ...]
+    ) -> dict[str, tuple[yaml.Node, yaml.Node]]:
         """``key -> (key node, value node)``; unknown and duplicate keys are diagnostics."""
         if not isinstance(node, yaml.MappingNode):
             raise _Bad("E005", f"{what} must be a mapping", node)
@@ -118,14 +128,24 @@ class _Reader:
         for key_node, value_node in node.value:
             key = self.value(key_node)
             if not isinstance(key, str):
-                raise _Bad("E005", f"keys in {what} must be text, got {key!r}", key_node,
-                           "quote keys YAML reads as booleans or numbers, e.g. 'no' or '1'")
+                raise _Bad(
+                    "E005",
+                    f"keys in {what} must be text, got {key!r}",
+                    key_node,
+                    "quote keys YAML reads as booleans or numbers, e.g. 'no' or '1'",
+                )
             if key in out:
                 self.report(_Bad("E003", f"duplicate key '{key}' in {what}", key_node))
                 continue
             if key not in allowed:
-                self.report(_Bad("E004", f"unknown key '{key}' in {what}", key_node,
-                                 did_you_mean(key, allowed) or f"allowed keys: {', '.join(allowed)}"))
+                self.report(
+                    _Bad(
+                        "E004",
+                        f"unknown key '{key}' in {what}",
+                        key_node,
+                        did_you_mean(key, allowed) or f"allowed keys: {', '.join(allowed)}",
+                    )
+                )
                 continue
             out[key] = (key_node, value_node)
         return out
@@ -145,25 +165,58 @@ class _Reader:
             result.diagnostics.append(Diagnostic("E001", f"YAML syntax error: {exc}", Span(self.path, 1, 1)))
             return result
         except RecursionError:
-            result.diagnostics.append(Diagnostic("E010", "input too complex (nesting too deep)", Span(self.path, 1, 1)))
+            result.diagnostics.append(
+                Diagnostic("E010", "input too complex (nesting too deep)", Span(self.path, 1, 1))
+            )
             return result
         if root is None:
-            result.diagnostics.append(Diagnostic("E006", "empty scenario file: expected 'scenarios:'",
-                                                 Span(self.path, 1, 1)))
+            result.diagnostics.append(
+                Diagnostic("E006", "empty scenario file: expected 'scenarios:'", Span(self.path, 1, 1))
+            )
+            return result
+        deep = _deeper_than(root, MAX_DEPTH)
+        if deep is not None:
+            result.diagnostics.append(
+                Diagnostic(
+                    "E010",
+                    f"nesting too deep (over {MAX_DEPTH} levels)",
+                    self.span(deep),
+                    "scenario data is plain YAML values; flatten it",
+                )
+            )
+            return result
+        bomb = _expands_beyond(root, MAX_NODES)
+        if bomb is not None:
+            result.diagnostics.append(
+                Diagnostic(
+                    "E010",
+                    f"input too large: aliases expand the file to more than {MAX_NODES} nodes",
+                    self.span(bomb),
+                    "write the data out, or use fewer nested aliases (*name)",
+                )
+            )
             return result
         try:
             top = self.mapping(root, "a scenario file", FILE_KEYS)
             if "agent" in top:
                 agent = self.value(top["agent"][1])
                 if not isinstance(agent, str) or not agent:
-                    raise _Bad("E005", "'agent' must be the path of the agent file, relative to this file",
-                               top["agent"][1])
+                    raise _Bad(
+                        "E005",
+                        "'agent' must be the path of the agent file, relative to this file",
+                        top["agent"][1],
+                    )
                 result.agent_path = self.base_dir / agent
+                result.agent_span = self.span(top["agent"][1])
             else:
                 result.agent_path = default_agent(self.base_dir / Path(self.path).name)
                 if result.agent_path is None:
-                    raise _Bad("E006", "missing 'agent': the agent file this scenario file tests", root,
-                               f"add 'agent: NAME.agent.yaml', or name this file after the agent ({SUFFIX})")
+                    raise _Bad(
+                        "E006",
+                        "missing 'agent': the agent file this scenario file tests",
+                        root,
+                        f"add 'agent: NAME.agent.yaml', or name this file after the agent ({SUFFIX})",
+                    )
             if "scenarios" not in top:
                 raise _Bad("E006", "missing 'scenarios': a list of scenarios", root)
             seq = top["scenarios"][1]
@@ -222,8 +275,12 @@ class _Reader:
 
     def step(self, node: yaml.Node) -> Step:
         if not isinstance(node, yaml.MappingNode):
-            raise _Bad("E005", "a step must be a mapping such as '- send: user.said' or '- wait: 30s'", node,
-                       f"steps: {', '.join(STEP_KEYS)}")
+            raise _Bad(
+                "E005",
+                "a step must be a mapping such as '- send: user.said' or '- wait: 30s'",
+                node,
+                f"steps: {', '.join(STEP_KEYS)}",
+            )
         extras = {k for ks in EXTRA_KEYS.values() for k in ks}
         keys = self.mapping(node, "a step", (*STEP_KEYS, *extras))
         main = [k for k in keys if k in STEP_KEYS]
@@ -233,13 +290,21 @@ class _Reader:
             if not main and not keys:
                 raise _Bad("E006", "empty step", node, f"steps: {', '.join(STEP_KEYS)}")
             what = "no step kind" if not main else f"several step kinds ({', '.join(main)})"
-            raise _Bad("E008", f"a step has exactly one of {', '.join(STEP_KEYS)}; this one has {what}", node,
-                       "write each step as its own list item ('- ...')")
+            raise _Bad(
+                "E008",
+                f"a step has exactly one of {', '.join(STEP_KEYS)}; this one has {what}",
+                node,
+                "write each step as its own list item ('- ...')",
+            )
         kind = main[0]
         for extra in keys:
             if extra != kind and extra not in EXTRA_KEYS.get(kind, ()):
-                raise _Bad("E004", f"'{extra}' does not belong to a '{kind}' step", keys[extra][0],
-                           f"'{extra}' goes with: " + ", ".join(k for k, v in EXTRA_KEYS.items() if extra in v))
+                raise _Bad(
+                    "E004",
+                    f"'{extra}' does not belong to a '{kind}' step",
+                    keys[extra][0],
+                    f"'{extra}' goes with: " + ", ".join(k for k, v in EXTRA_KEYS.items() if extra in v),
+                )
         value_node = keys[kind][1]
         value = self.value(value_node)
         span = self.span(node)
@@ -249,17 +314,22 @@ class _Reader:
             raise _Bad("E008", exc.message, value_node, exc.hint) from None
         return Step(kind, args, span, _step_text(kind, value))
 
-    def step_args(self, kind: str, value: Any, node: yaml.Node,
-                  keys: dict[str, tuple[yaml.Node, yaml.Node]]) -> dict[str, Any]:
+    def step_args(
+        self, kind: str, value: Any, node: yaml.Node, keys: dict[str, tuple[yaml.Node, yaml.Node]]
+    ) -> dict[str, Any]:
         if kind == "send":
             if isinstance(value, list):
                 if "data" in keys or "priority" in keys:
-                    raise _Bad("E004", "a list of events carries its own 'data' and 'priority' per event", node)
+                    raise _Bad(
+                        "E004", "a list of events carries its own 'data' and 'priority' per event", node
+                    )
                 return {"events": tuple(_event_item(item, node) for item in value)}
             data = self.value(keys["data"][1]) if "data" in keys else {}
             priority = self.value(keys["priority"][1]) if "priority" in keys else None
-            where = {"data": keys["data"][1] if "data" in keys else node,
-                     "priority": keys["priority"][1] if "priority" in keys else node}
+            where = {
+                "data": keys["data"][1] if "data" in keys else node,
+                "priority": keys["priority"][1] if "priority" in keys else node,
+            }
             return {"events": (_event(value, data, priority, node, where),)}
         if kind == "wait":
             try:
@@ -277,8 +347,12 @@ class _Reader:
             return {"values": dict(value)}
         if kind in ("expect", "expect_not"):
             if value is None or value == []:
-                raise _Bad("E006", f"'{kind}' needs at least one expectation", node,
-                           f"known expectations: {', '.join(KINDS)}")
+                raise _Bad(
+                    "E006",
+                    f"'{kind}' needs at least one expectation",
+                    node,
+                    f"known expectations: {', '.join(KINDS)}",
+                )
             return {"matchers": tuple(parse_matchers(value))}
         if kind == "finished":
             if not isinstance(value, bool):
@@ -293,8 +367,56 @@ class _Reader:
         return {"matchers": (parse_matcher(kind, value),)}
 
 
-def _event(name: Any, data: Any, priority: Any, node: yaml.Node,
-           where: Mapping[str, yaml.Node] | None = None) -> tuple[str, dict[str, Any], int | None]:
+def _deeper_than(root: yaml.Node, limit: int) -> yaml.Node | None:
+    """The first collection nested more than ``limit`` levels deep, or None (iterative: no recursion)."""
+    seen: set[tuple[int, int]] = set()
+    stack: list[tuple[yaml.Node, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if not isinstance(node, yaml.SequenceNode | yaml.MappingNode) or (id(node), depth) in seen:
+            continue
+        if depth > limit:
+            return node
+        seen.add((id(node), depth))
+        children = node.value if isinstance(node, yaml.SequenceNode) else [n for kv in node.value for n in kv]
+        stack.extend((child, depth + 1) for child in reversed(children))
+    return None
+
+
+def _expands_beyond(root: yaml.Node, limit: int) -> yaml.Node | None:
+    """The first node (in document order) at which the expanded tree exceeds ``limit`` nodes.
+
+    Composing shares aliased nodes, so this counts with a memo: linear in the file's size,
+    however far the aliases (a "billion laughs") would expand.
+    """
+    sizes: dict[int, int] = {}
+    culprit: list[yaml.Node] = []
+
+    def size(node: yaml.Node, depth: int = 0) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        sizes[id(node)] = 1  # a recursive alias counts once (the loader refuses it anyway)
+        total = 1
+        if depth < 500 and isinstance(node, yaml.SequenceNode | yaml.MappingNode):
+            children = (
+                node.value if isinstance(node, yaml.SequenceNode) else [n for kv in node.value for n in kv]
+            )
+            for child in children:
+                total += size(child, depth + 1)
+                if total > limit:
+                    if not culprit:  # the innermost collection that is too big
+                        culprit.append(node)
+                    break
+        sizes[id(node)] = total
+        return total
+
+    return culprit[0] if size(root) > limit else None
+
+
+def _event(
+    name: Any, data: Any, priority: Any, node: yaml.Node, where: Mapping[str, yaml.Node] | None = None
+) -> tuple[str, dict[str, Any], int | None]:
     """A checked ``(event name, data, priority)`` of a ``send`` step."""
     where = where or {}
     if not isinstance(name, str) or not _EVENT_NAME.fullmatch(name):
@@ -302,7 +424,9 @@ def _event(name: Any, data: Any, priority: Any, node: yaml.Node,
     if not isinstance(data, Mapping):
         raise _Bad("E005", "'data' must be a mapping of field names to values", where.get("data", node))
     if priority is not None and (not isinstance(priority, int) or isinstance(priority, bool)):
-        raise _Bad("E005", "'priority' must be an integer (lower is more urgent)", where.get("priority", node))
+        raise _Bad(
+            "E005", "'priority' must be an integer (lower is more urgent)", where.get("priority", node)
+        )
     return name, dict(data), priority
 
 
@@ -313,8 +437,12 @@ def _event_item(item: Any, node: yaml.Node) -> tuple[str, dict[str, Any], int | 
         raise _Bad("E005", "each event of a 'send' list is a name or {event, data, priority}", node)
     for key in item:
         if key not in ("event", "data", "priority"):
-            raise _Bad("E004", f"unknown key '{key}' in an event of 'send'", node,
-                       did_you_mean(str(key), ("event", "data", "priority")))
+            raise _Bad(
+                "E004",
+                f"unknown key '{key}' in an event of 'send'",
+                node,
+                did_you_mean(str(key), ("event", "data", "priority")),
+            )
     return _event(item["event"], item.get("data") or {}, item.get("priority"), node)
 
 
@@ -327,8 +455,12 @@ def _tool_reply(kind: str, value: Any, node: yaml.Node) -> dict[str, Any]:
     allowed = ("tool", field_name, "id")
     for key in value:
         if key not in allowed:
-            raise _Bad("E004", f"unknown key '{key}' in '{kind}'", node, did_you_mean(str(key), allowed)
-                       or f"allowed keys: {', '.join(allowed)}")
+            raise _Bad(
+                "E004",
+                f"unknown key '{key}' in '{kind}'",
+                node,
+                did_you_mean(str(key), allowed) or f"allowed keys: {', '.join(allowed)}",
+            )
     tool = value.get("tool")
     if not isinstance(tool, str) or not _ID.fullmatch(tool):
         raise _Bad("E006", f"'{kind}' needs 'tool': the name of the tool whose call completes", node)
