@@ -346,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         formatter_class=_Formatter,
         description=_desc(
-            "Real-time AI agents written as statecharts: check, draw and convert agent definitions."
+            "Real-time AI agents written as statecharts: check, draw, convert and test agent definitions."
         ),
         epilog="""examples:
   counterpoint validate agents/
