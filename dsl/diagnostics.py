@@ -11,12 +11,12 @@ import difflib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from .source import NO_SPAN, Span
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
 
@@ -40,7 +40,7 @@ CODES: dict[str, str] = {
     "E102": "duplicate state id",
     "E103": "compound state without an initial state",
     "E104": "initial state is not a child of its state",
-    "E105": "final state with outgoing transitions",
+    "E105": "final state with outgoing transitions or children",
     "E106": "misplaced history state",
     "E107": "unknown variable in expression",
     "E108": "tool referenced but not declared",
@@ -52,6 +52,7 @@ CODES: dict[str, str] = {
     "E114": "duplicate declaration",
     "E115": "invalid name",
     "E116": "unknown function in expression",
+    "E117": "transition targets that cannot be active together",
     # warnings
     "W201": "unreachable state",
     "W202": "event listened for but never produced",

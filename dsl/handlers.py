@@ -163,12 +163,12 @@ def tool_base_dirs(agent: Agent, agent_dir: Path) -> dict[str, Path]:
 
 
 def check_handler(tool: Tool, agent_dir: Path, allow: tuple[str, ...] = ()) -> Diagnostic | None:
-    """Resolve ``tool``'s handler for validation; a diagnostic at the tool instead of an exception.
+    """Resolve ``tool``'s handler for validation; a diagnostic at the handler instead of an exception.
 
     The only side effect is importing the handler's module.
     """
     try:
         resolve_handler(tool.handler, tool_base_dir(tool, agent_dir), allow)
     except HandlerError as err:
-        return err.diagnostic(tool.span)
+        return err.diagnostic(tool.handler_span if tool.handler_span.line > 0 else tool.span)
     return None

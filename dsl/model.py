@@ -12,7 +12,7 @@ by :mod:`counterpoint.dsl.expr` when validated or compiled, never evaluated by P
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Literal, TypeAlias
 
 from .source import NO_SPAN, Span
@@ -172,7 +172,7 @@ class Timer:
 # --------------------------------------------------------------------------- states
 
 
-class StateKind(str, Enum):
+class StateKind(StrEnum):
     STATE = "state"  # atomic or compound, depending on children
     PARALLEL = "parallel"
     FINAL = "final"
@@ -192,6 +192,8 @@ class State:
     prompt: str | None = None
     tools: tuple[str, ...] = ()
     description: str | None = None
+    #: where each name in ``tools`` was written (for diagnostics; not part of equality)
+    tools_spans: tuple[Span, ...] = field(default=(), compare=False, repr=False)
     #: history states only: "shallow" or "deep", and the default targets
     history: Literal["shallow", "deep"] | None = None
     default: tuple[str, ...] = ()
@@ -234,6 +236,8 @@ class Tool:
     on_exit: Literal["keep", "cancel"] = "cancel"
     deliver: Literal["interrupt", "when_idle", "silent"] = "when_idle"
     span: Span = _span()
+    #: where the handler text was written (for diagnostics)
+    handler_span: Span = _span()
 
 
 @dataclass(frozen=True)

@@ -420,7 +420,7 @@ class _Builder:
                     settings[s.data] = "keep" if s.children[0].type == "KEEP" else "cancel"
                 else:  # deliver
                     settings["deliver"] = _DELIVER.get(str(s.children[0]), "when_idle")
-        return Tool(name, handler, tuple(params), span=self.span(tree), **settings)
+        return Tool(name, handler, tuple(params), span=self.span(tree), handler_span=self.span(handler_tok), **settings)
 
     def param(self, tree: Tree) -> Param:
         names = _tokens(tree, "NAME")
@@ -499,6 +499,7 @@ class _Builder:
         once = _Once(self, f"in state '{sid}'")
         out: dict[str, Any] = {}
         tools: list[str] = []
+        tools_spans: list[Span] = []
         entry: list[Action] = []
         exit_: list[Action] = []
         transitions: list[Transition] = []
@@ -510,7 +511,9 @@ class _Builder:
                 if once.first(kind, c, 'write the text in one string ("""...""" may span lines)'):
                     out[kind] = self.string(c.children[0])
             elif kind == "tools":
-                tools += [self.name(t, "tool name") for t in _tokens(c, "NAME")]
+                for t in _tokens(c, "NAME"):
+                    tools.append(self.name(t, "tool name"))
+                    tools_spans.append(self.span(t))
             elif kind == "include":
                 paths = _tokens(c, "STRING")
                 if once.first("include", c, "a state includes one file"):
@@ -535,6 +538,7 @@ class _Builder:
                 children.append(self.state(c, depth + 1))
         out.update(
             tools=tuple(tools),
+            tools_spans=tuple(tools_spans),
             entry=tuple(entry),
             exit=tuple(exit_),
             transitions=tuple(transitions),

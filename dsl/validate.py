@@ -1,16 +1,20 @@
 """Validation of a resolved agent: structure, references, expressions, handlers, warnings.
 
 Front ends report what is wrong with the text; this module reports what is wrong with the
-chart (codes E101-E116, W201-W203 in docs/language.md). ``check_file``/``check_paths`` run
-the whole pipeline (read, parse, resolve includes, validate) the way the CLI does.
+chart (codes E101-E117, W201-W203 and a few of E006-E008 in docs/language.md). It is the only
+home of these checks: ``counterpoint.engine.compile`` runs it too. ``check_file``/``check_paths``
+run the whole pipeline (read, parse, resolve includes, validate) the way the CLI does.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from pathlib import Path
 
 from .diagnostics import Diagnostic, did_you_mean, sort_key
+from .durations import format_duration
+from .expr import evaluate
 from .handlers import check_handler
 from .loader import load_file, resolve_includes, where
 from .model import (
@@ -34,11 +38,17 @@ from .validate_events import EventTable
 from .validate_expr import ExprChecker
 from .validate_walk import all_actions, state_actions
 
+LEAF_HINT = "a history state is a leaf child of a compound or parallel state"
+#: Shortest period of an ``every`` timer: a shorter one would keep the runtime busy firing it.
+MIN_EVERY = 0.001
+
 
 def validate(agent: Agent, base_dir: Path, check_handlers: bool = True) -> list[Diagnostic]:
     """Every problem of a resolved ``agent`` whose file lives in ``base_dir``.
 
     ``check_handlers`` imports each tool's handler module to check it resolves (E109/E110).
+    This is the one home of the chart checks: ``counterpoint.engine.compile`` runs it (without
+    handlers) and rejects the chart when it reports an error.
     """
     return _Validator(agent, Path(base_dir), check_handlers).run()
 
@@ -76,6 +86,7 @@ class _Validator:
         self.root()
         for state, parent in walk_with_parent(self.agent.states):
             self.structure(state, parent)
+            self.timers(state)
             self.references(state)
             self.conflicts(state)
             self.expressions(state)
@@ -106,20 +117,57 @@ class _Validator:
                     seen[d.name] = d.span
         for var in self.agent.variables:
             if var.init is not None:
-                self.exprs.expr(
-                    var.init.source, _span(var.init.span, var.span), set(), f"initial value of '{var.name}'"
-                )
+                self.initial_value(var.name, var.init.source, _span(var.init.span, var.span))
         if self.check_handlers:
             for tool in self.agent.tools:
                 diag = check_handler(tool, self.base_dir, self.agent.allow)
                 if diag is not None:
                     self.diags.append(diag)
 
+    def initial_value(self, name: str, source: str, span: Span) -> None:
+        """A variable's initial value must be computable before the chart starts."""
+        before = len(self.diags)
+        if self.exprs.expr(source, span, set(), f"initial value of '{name}'") is None:
+            return
+        if len(self.diags) > before:
+            return
+        try:
+            evaluate(source, {})
+        except Exception as err:  # noqa: BLE001 - any failure to compute it is a definition error
+            self.diags.append(
+                Diagnostic(
+                    "E008",
+                    f"initial value of '{name}' cannot be computed: {getattr(err, 'message', err)}",
+                    span,
+                    "write a literal: a number, string, boolean, null, list or map",
+                )
+            )
+
     # ------------------------------------------------------------------ structure
 
     def root(self) -> None:
         top = [s.id for s in self.agent.states]
+        if not top:
+            self.diags.append(
+                Diagnostic(
+                    "E006",
+                    f"agent '{self.agent.name}' has no states",
+                    self.agent.span,
+                    "a chart needs at least one state",
+                )
+            )
+            return
         initial = self.agent.initial
+        regions = [s.id for s in self.agent.states if s.kind is not StateKind.HISTORY]
+        if initial is not None and initial in top and initial not in regions:
+            self.diags.append(
+                Diagnostic(
+                    "E104",
+                    f"initial state '{initial}' of the agent is a history state",
+                    self.agent.span,
+                    _choose(regions),
+                )
+            )
         if initial is not None and initial not in top:
             self.diags.append(
                 Diagnostic(
@@ -144,6 +192,7 @@ class _Validator:
                     f"add initial: {children[0]}",
                 )
             )
+        regions = [c.id for c in state.children if c.kind is not StateKind.HISTORY]
         if state.initial is not None and state.initial not in children:
             msg = (
                 f"initial state '{state.initial}' is not a child of '{state.id}'"
@@ -151,8 +200,24 @@ class _Validator:
                 else f"state '{state.id}' has an initial state but no children"
             )
             self.diags.append(
+                Diagnostic("E104", msg, state.span, did_you_mean(state.initial, regions) or _choose(regions))
+            )
+        elif state.initial is not None and state.initial not in regions:
+            self.diags.append(
                 Diagnostic(
-                    "E104", msg, state.span, did_you_mean(state.initial, children) or _choose(children)
+                    "E104",
+                    f"initial state '{state.initial}' of '{state.id}' is a history state",
+                    state.span,
+                    _choose(regions) or "add a state to enter first",
+                )
+            )
+        if state.kind is StateKind.PARALLEL and children and not regions:
+            self.diags.append(
+                Diagnostic(
+                    "E106",
+                    f"parallel state '{state.id}' has only history children",
+                    state.span,
+                    "a parallel state needs at least one region (a state) besides its history states",
                 )
             )
         if state.kind is StateKind.FINAL:
@@ -166,28 +231,59 @@ class _Validator:
                         "a final state may only have entry/exit actions; use a normal state",
                     )
                 )
+            if state.children:
+                self.diags.append(
+                    Diagnostic(
+                        "E105",
+                        f"final state '{state.id}' has children",
+                        _span(state.children[0].span, state.span),
+                        "a final state is a leaf; to finish a compound state, give it a final child",
+                    )
+                )
 
     def history(self, state: State, parent: State | None) -> None:
-        def bad(why: str, span: Span) -> None:
-            self.diags.append(
-                Diagnostic(
-                    "E106",
-                    f"history state '{state.id}' {why}",
-                    span,
-                    "a history state is a leaf child of a compound or parallel state",
-                )
-            )
+        def bad(why: str, span: Span, hint: str = LEAF_HINT) -> None:
+            self.diags.append(Diagnostic("E106", f"history state '{state.id}' {why}", span, hint))
 
         if parent is None:
             bad("is at the top level of the agent", state.span)
         if state.children:
-            bad("has children", state.span)
+            bad("has children", _span(state.children[0].span, state.span))
+        behaviour = [*state.transitions, *state.timers, *state.entry, *state.exit]
+        if behaviour:
+            bad(
+                "has transitions, timers or actions",
+                _span(behaviour[0].span, state.span),
+                "a history state only stands for what was active; put the behaviour on its parent",
+            )
         if parent is None:
             return
         descendants = {s.id for s in walk_states(parent.children)}
         for target in state.default:
             if target in self.states and target not in descendants:
                 bad(f"has default '{target}', which is not inside '{parent.id}'", state.span)
+            elif target in self.states and self.states[target].kind is StateKind.HISTORY:
+                bad(
+                    f"has default '{target}', which is a history state",
+                    state.span,
+                    "a default names states to enter, not another history state",
+                )
+
+    def timers(self, state: State) -> None:
+        """Timer delays: an ``every`` with no period would fire without end at one instant."""
+        for tm in state.timers:
+            span = _span(tm.span, state.span)
+            if not math.isfinite(tm.delay) or tm.delay < 0:
+                self.diags.append(Diagnostic("E007", f"invalid duration for '{tm.kind}': {tm.delay!r}", span))
+            elif tm.kind == "every" and tm.delay < MIN_EVERY:
+                self.diags.append(
+                    Diagnostic(
+                        "E007",
+                        f"every needs a positive period (at least 1ms), got {format_duration(tm.delay)}",
+                        span,
+                        "use 'after 0s' to act once on entry",
+                    )
+                )
 
     # ------------------------------------------------------------------ references
 
@@ -195,11 +291,16 @@ class _Validator:
         for t in (*state.transitions, *state.timers):
             for target in t.targets:
                 self.target(target, _span(t.span, state.span))
+            if len(t.targets) > 1:
+                self.together(t.targets, _span(t.span, state.span))
         for target in state.default:
             self.target(target, state.span)
-        for name in state.tools:
+        if len(state.default) > 1:
+            self.together(state.default, state.span)
+        spans = getattr(state, "tools_spans", ())
+        for i, name in enumerate(state.tools):
             if name not in self.tool_names:
-                self.undeclared_tool(name, state.span)
+                self.undeclared_tool(name, _span(spans[i] if i < len(spans) else None, state.span))
         for action, owner in state_actions(state):
             span = _span(action.span, owner.span if owner else state.span)
             if isinstance(action, Call) and action.tool not in self.tool_names:
@@ -221,6 +322,43 @@ class _Validator:
                     "E101", f"unknown transition target '{target}'", span, did_you_mean(target, self.states)
                 )
             )
+
+    def together(self, targets: tuple[str, ...], span: Span) -> None:
+        """Several targets of one transition must lie in different regions of a parallel state."""
+        if any(t not in self.states for t in targets):
+            return  # E101 already
+        places = [self._place(t) for t in targets]
+        for i in range(len(targets)):
+            for j in range(i + 1, len(targets)):
+                a, b = places[i], places[j]
+                lca = self._lca(a, b)
+                if lca is None or lca is a or lca is b or lca.kind is not StateKind.PARALLEL:
+                    self.diags.append(
+                        Diagnostic(
+                            "E117",
+                            f"targets '{targets[i]}' and '{targets[j]}' cannot be active together",
+                            span,
+                            "several targets must lie in different regions of one parallel state",
+                        )
+                    )
+                    return
+
+    def _place(self, sid: str) -> State | None:
+        """Where a target puts the configuration: a history state stands for its parent."""
+        state = self.states[sid]
+        return self.parent[sid] if state.kind is StateKind.HISTORY else state
+
+    def _chain(self, state: State | None) -> list[State | None]:
+        chain: list[State | None] = []
+        while state is not None:
+            chain.append(state)
+            state = self.parent[state.id]
+        return [*chain, None]  # None: the agent itself, a compound state
+
+    def _lca(self, a: State | None, b: State | None) -> State | None:
+        """The nearest common ancestor-or-self; None is the agent."""
+        chain_b = self._chain(b)
+        return next(s for s in self._chain(a) if any(s is x for x in chain_b))
 
     def undeclared_tool(self, name: str, span: Span) -> None:
         self.diags.append(
@@ -286,6 +424,11 @@ class _Validator:
                 action.expr.source, _span(action.expr.span, span), names, f"value for '{action.var}'"
             )
         elif isinstance(action, Call | Raise | Send):
+            delay = action.delay if isinstance(action, Send) else None
+            if delay is not None and (not math.isfinite(delay) or delay < 0):
+                self.diags.append(
+                    Diagnostic("E007", f"invalid duration for the delay of send: {delay!r}", span)
+                )
             bindings = action.args if isinstance(action, Call) else action.data
             for key, value in bindings:
                 self.exprs.expr(value.source, _span(value.span, span), names, f"value for '{key}'")

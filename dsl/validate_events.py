@@ -11,7 +11,9 @@ from collections.abc import Iterable
 from .model import Agent, Raise, Send, Spawn, StateKind, walk_states
 from .validate_walk import all_actions
 
-#: Events the runtime produces on its own, with their data fields (docs/language.md).
+#: Events the runtime produces on its own, with their data fields (docs/language.md). The core
+#: raises ``error.execution`` with ``error``; the interpreter adds ``effect`` (the failed effect's
+#: type) when an effect handler fails. ``done.state.<id>`` carries no data.
 RUNTIME_EVENTS: dict[str, frozenset[str]] = {
     "user.speech.started": frozenset(),
     "user.speech.stopped": frozenset(),
@@ -21,7 +23,7 @@ RUNTIME_EVENTS: dict[str, frozenset[str]] = {
     "llm.started": frozenset(),
     "llm.done": frozenset({"text"}),
     "llm.error": frozenset({"error"}),
-    "error.execution": frozenset({"error"}),
+    "error.execution": frozenset({"error", "effect"}),
 }
 
 TOOL_EVENTS: dict[str, frozenset[str]] = {
@@ -84,6 +86,7 @@ class EventTable:
             produced.append(decl.name)
         for state in walk_states(agent.states):
             if state.children and state.kind in (StateKind.STATE, StateKind.PARALLEL):
+                fields.setdefault(f"done.state.{state.id}", set())
                 produced.append(f"done.state.{state.id}")
         for action in all_actions(agent):
             if isinstance(action, Raise | Send):

@@ -38,7 +38,7 @@ from .model import (
     Variable,
     VoiceSettings,
 )
-from .source import Span
+from .source import NO_SPAN, Span
 from .yaml_nodes import YNode, compose
 from .yaml_reader import AGENT_HINT, AGENT_RE, DOTTED_HINT, DOTTED_RE, Reader, kind_of
 
@@ -310,6 +310,7 @@ class _Front(Reader):
             description=self.text(f["description"], "'description'") if "description" in f else None,
             timeout=self._opt(f, "timeout", self.duration),
             span=self.span(knode, node),
+            handler_span=self.span(f["handler"]) if "handler" in f else NO_SPAN,
             **kwargs,
         )
 
@@ -404,6 +405,7 @@ class _Front(Reader):
         for key in ("after", "every"):
             if key in f:
                 timers += self.timers(f[key], key)
+        tool_names, tool_spans = self.names_and_spans(f["tools"], "tool name") if "tools" in f else ((), ())
         return State(
             id=name,
             kind=kind,
@@ -414,7 +416,8 @@ class _Front(Reader):
             entry=self.actions(f["entry"], "'entry'") if "entry" in f else (),
             exit=self.actions(f["exit"], "'exit'") if "exit" in f else (),
             prompt=self.text(f["prompt"], "'prompt'") if "prompt" in f else None,
-            tools=self.names(f["tools"], "tool name") if "tools" in f else (),
+            tools=tool_names,
+            tools_spans=tool_spans,
             description=self.text(f["description"], "'description'") if "description" in f else None,
             history=history,  # type: ignore[arg-type]
             default=self.names(f["default"], "default state") if "default" in f else (),

@@ -174,6 +174,14 @@ class Reader:
                 out.append(value)
         return tuple(out)
 
+    def names_and_spans(self, node: YNode, what: str) -> tuple[tuple[str, ...], tuple[Span, ...]]:
+        """Like :meth:`names`, with the span of each name."""
+        if node.kind == "scalar" and node.value is None:
+            return (), ()
+        items = node.value if node.kind == "seq" else [node]
+        pairs = [(value, self.span(item)) for item in items if (value := self.name(item, what)) is not None]
+        return tuple(v for v, _ in pairs), tuple(s for _, s in pairs)
+
     def texts(self, node: YNode, what: str) -> list[tuple[str, YNode]]:
         """One text or a list of texts."""
         if node.kind == "scalar" and node.value is None:

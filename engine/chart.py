@@ -18,11 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from ..dsl.diagnostics import Diagnostic, DiagnosticError, did_you_mean
+from ..dsl.diagnostics import Diagnostic, DiagnosticError
 from ..dsl.model import Agent, State, StateKind, Timer, Tool, Transition
-from ..dsl.source import NO_SPAN, Span
+from ..dsl.source import Span
+from ..dsl.validate import validate
 from .actions import Op, compile_actions
 from .events import DEFAULT_PRIORITY
 from .exprs import Compiled, CompileError, compile_guard, constant_value
@@ -327,27 +329,41 @@ def _add_ancestors(chart: Chart, s: int, stop: int, enter: set[int], history: Ca
 
 
 def compile_chart(agent: Agent) -> Chart:
-    """Compile a resolved agent (includes merged). Raises DiagnosticError when it is not sound."""
+    """Compile a resolved agent (includes merged). Raises DiagnosticError when it is not sound.
+
+    Soundness is validation's business: the errors :func:`counterpoint.dsl.validate.validate`
+    reports (handlers are not imported here) are exactly what makes compiling fail, so
+    ``counterpoint validate`` and the runtime never disagree. The compiler itself only turns
+    expressions and actions into closures; failures there are diagnostics too, as a safety net.
+    """
+    errors = validation_errors(agent)
+    if errors:
+        raise DiagnosticError(errors)
     return _Compiler(agent).run()
 
 
+def validation_errors(agent: Agent) -> list[Diagnostic]:
+    """The errors validation reports for ``agent``, without importing tool handlers."""
+    base = Path(agent.span.file).parent if agent.span.line > 0 else Path(".")
+    try:
+        diags = validate(agent, base, check_handlers=False)
+    except RecursionError:
+        return [Diagnostic("E010", "input too complex (nesting too deep)", agent.span)]
+    return [d for d in diags if d.is_error]
+
+
 class _Compiler:
+    """Builds the tables of an agent that validation has accepted (its invariants hold)."""
+
     def __init__(self, agent: Agent):
         self.agent = agent
         self.errors: list[Diagnostic] = []
-
-    def error(self, code: str, message: str, span: Span = NO_SPAN, hint: str | None = None) -> None:
-        self.errors.append(Diagnostic(code, message, span, hint))
 
     def fail_if_errors(self) -> None:
         if self.errors:
             raise DiagnosticError(self.errors)
 
     def run(self) -> Chart:
-        agent = self.agent
-        if not agent.states:
-            self.error("E006", f"agent '{agent.name}' has no states", agent.span)
-            self.fail_if_errors()
         self._tree()
         self._structure()
         self._declarations()
@@ -369,13 +385,7 @@ class _Compiler:
             i = len(models)
             models.append(state)
             parent.append(p)
-            if state.id in index:
-                first = models[index[state.id]]
-                self.error(
-                    "E102", f"duplicate state id '{state.id}' (first defined at {first.span})", state.span
-                )
-            else:
-                index[state.id] = i
+            index.setdefault(state.id, i)  # ids are unique (E102)
             stack.extend((c, i) for c in reversed(state.children))
         self.models, self.parent, self.index = models, parent, index
 
@@ -409,32 +419,6 @@ class _Compiler:
 
         initial = [-1] * n
         for i in range(n):
-            m = models[i]
-            if kind[i] == HISTORY:
-                if m.children:
-                    self.error("E106", f"history state '{m.id}' cannot have children", m.span)
-                if parent[i] == ROOT:
-                    self.error(
-                        "E106", f"history state '{m.id}' must be inside a compound or parallel state", m.span
-                    )
-                if m.transitions or m.timers or m.entry or m.exit:
-                    self.error(
-                        "E106", f"history state '{m.id}' cannot have transitions, timers or actions", m.span
-                    )
-                continue
-            if kind[i] == FINAL and m.children:
-                self.error("E008", f"final state '{m.id}' cannot have children", m.span)
-            if kind[i] == FINAL and (m.transitions or m.timers):
-                self.error(
-                    "E105",
-                    f"final state '{m.id}' cannot have outgoing transitions or timers",
-                    m.span,
-                    "a final state ends its parent; put the transitions on the parent",
-                )
-            if kind[i] == ATOMIC and m.kind is StateKind.STATE and m.initial is not None and i != ROOT:
-                self.error("E104", f"initial state '{m.initial}' is not a child of '{m.id}'", m.span)
-            if kind[i] == PARALLEL and not self.children[i]:
-                self.error("E106", f"parallel state '{m.id}' has only history children", m.span)
             if kind[i] == COMPOUND:
                 initial[i] = self._initial_of(i)
         self.initial = initial
@@ -448,16 +432,7 @@ class _Compiler:
             deep[i] = m.history == "deep"
             p = parent[i]
             if m.default:
-                targets = self._resolve(m.default, m.span, f"default of history state '{m.id}'")
-                for t in targets:
-                    if not (p < t < end[p]) or kind[t] == HISTORY:
-                        self.error(
-                            "E106",
-                            f"default '{models[t].id}' of history state '{m.id}' must be a "
-                            f"state inside '{models[p].id}'",
-                            m.span,
-                        )
-                default[i] = targets
+                default[i] = self._resolve(m.default)
             elif kind[p] == COMPOUND:
                 default[i] = (initial[p],)
             else:
@@ -465,41 +440,16 @@ class _Compiler:
         self.history_deep, self.history_default = deep, default
 
     def _initial_of(self, i: int) -> int:
+        """The initial child: named (E103/E104 make sure it is a non-history child), or the
+        first top-level state for the agent."""
         m = self.models[i]
-        what = f"agent '{self.agent.name}'" if i == ROOT else f"state '{m.id}'"
         if m.initial is None:
-            if i == ROOT:
-                return self.children[ROOT][0] if self.children[ROOT] else -1
-            self.error(
-                "E103",
-                f"{what} has children but no initial state",
-                m.span,
-                f"add initial: {self.models[self.children[i][0]].id}" if self.children[i] else None,
-            )
-            return -1
-        j = self.index.get(m.initial)
-        if j is None or self.parent[j] != i or self.kind[j] == HISTORY:
-            names = [self.models[c].id for c in self.children[i]]
-            self.error(
-                "E104",
-                f"initial state '{m.initial}' is not a child of {what}",
-                m.span,
-                did_you_mean(m.initial, names),
-            )
-            return -1
-        return j
+            return self.children[i][0]
+        return self.index[m.initial]
 
-    def _resolve(self, ids: tuple[str, ...], span: Span, what: str) -> tuple[int, ...]:
-        out: list[int] = []
-        for target in ids:
-            j = self.index.get(target)
-            if j is None:
-                self.error(
-                    "E101", f"{what}: unknown target '{target}'", span, did_you_mean(target, self.index)
-                )
-            else:
-                out.append(j)
-        return tuple(out)
+    def _resolve(self, ids: tuple[str, ...]) -> tuple[int, ...]:
+        """State ids as indexes; validation has checked that they exist (E101)."""
+        return tuple(self.index[target] for target in ids)
 
     # ---------------------------------------------------------------- declarations
 
@@ -569,10 +519,8 @@ class _Compiler:
         self, src: int, tr: Transition | Timer, timer: str | None = None
     ) -> ChartTransition | None:
         m = self.models[src]
-        what = f"transition of '{m.id}'"
         before = len(self.errors)
-        targets = self._resolve(tr.targets, tr.span, what)
-        self._check_targets(targets, tr.span, what)
+        targets = self._resolve(tr.targets)
         test = None
         if tr.guard is not None:
             try:
@@ -607,26 +555,6 @@ class _Compiler:
         )
         self.all_transitions.append(t)
         return t
-
-    def _check_targets(self, targets: tuple[int, ...], span: Span, what: str) -> None:
-        """Several targets must lie in different regions of a parallel state."""
-        places = [self.parent[t] if self.kind[t] == HISTORY else t for t in targets]
-        for a_pos, a in enumerate(places):
-            for b in places[a_pos + 1 :]:
-                lca = self._lca(a, b)
-                if lca in (a, b) or self.kind[lca] != PARALLEL:
-                    self.error(
-                        "E008",
-                        f"{what}: targets '{self.models[a].id}' and '{self.models[b].id}' "
-                        "cannot be active together",
-                        span,
-                        "several targets must be in different regions of a parallel state",
-                    )
-
-    def _lca(self, a: int, b: int) -> int:
-        chain_a = (a, *self.ancestors[a])
-        chain_b = {b, *self.ancestors[b]}
-        return next(x for x in chain_a if x in chain_b)
 
     # ---------------------------------------------------------------- build
 

@@ -189,12 +189,27 @@ class _Gen:
             if actions and not self.to_history(t["target"]):  # python-statemachine runs them twice
                 t["do"] = actions
             on.setdefault(events, []).append(t)
+        self.no_conflicts(on)
         spec: dict[str, Any] = {}
         if on:
             spec["on"] = on
         if always:
             spec["always"] = always
         return spec
+
+    @staticmethod
+    def no_conflicts(on: dict[str, list[dict[str, Any]]]) -> None:
+        """A second unguarded transition on the same events is E111 (compile rejects it): give
+        it an always-true guard (x never goes below 0), which keeps document-order selection."""
+        unguarded: set[frozenset[str]] = set()
+        for events, ts in on.items():
+            key = frozenset(events.split())
+            for t in ts:
+                if "guard" in t:
+                    continue
+                if key in unguarded:
+                    t["guard"] = "x >= 0"
+                unguarded.add(key)
 
     def to_history(self, target: str | None) -> bool:
         return bool(target) and any(self.history_ids.__contains__(x) for x in target.split())

@@ -118,7 +118,15 @@ def test_first_enabled_transition_in_document_order_wins():
     c = compile(
         agent(
             {
-                "a": {"on": {"e": [{"guard": "n > 5", "target": "b"}, {"target": "c"}, {"target": "d"}]}},
+                "a": {
+                    "on": {
+                        "e": [
+                            {"guard": "n > 5", "target": "b"},
+                            {"target": "c"},
+                            {"guard": "true", "target": "d"},
+                        ]
+                    }
+                },
                 "b": {},
                 "c": {},
                 "d": {},

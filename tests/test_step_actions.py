@@ -162,8 +162,8 @@ def test_cancel_action_by_tool_name_or_call_id():
             {
                 "a": {
                     "on": {
-                        "e": {"do": [Call("find"), Call("find"), Call("keepme")]},
-                        "c1": {"do": [Cancel("find#1")]},
+                        "e": {"do": [Call("find", id="first"), Call("find"), Call("keepme")]},
+                        "c1": {"do": [Cancel("first")]},
                         "c2": {"do": [Cancel("find")]},
                     }
                 }
@@ -172,7 +172,7 @@ def test_cancel_action_by_tool_name_or_call_id():
         )
     )
     s, _ = run(c, ["e", "c1"])
-    assert set(s.pending) == {"find#2", "keepme#1"}
+    assert set(s.pending) == {"find#1", "keepme#1"}
     s, effects = run(c, ["c2"], s)
     assert of(effects, fx.CancelTool) == [fx.CancelTool("find")] and set(s.pending) == {"keepme#1"}
 

@@ -272,8 +272,8 @@ CASES = [
     Case(
         "handler_no_colon",
         "E115",
-        "agent: a\ntools: {¦t: {handler: os.system}}\nstates: {s: {tools: [t]}}\n",
-        'agent a\n¦tool t() = "os.system"\nstate s { tools t }\n',
+        "agent: a\ntools: {t: {handler: ¦os.system}}\nstates: {s: {tools: [t]}}\n",
+        'agent a\ntool t() = ¦"os.system"\nstate s { tools t }\n',
     ),
     Case(
         "target_dash",
@@ -320,8 +320,8 @@ CASES = [
     Case(
         "undeclared_tool",
         "E108",
-        "agent: a\nstates:\n  ¦s: {tools: [nope]}\n",
-        "agent a\n¦state s { tools nope }\n",
+        "agent: a\nstates:\n  s: {tools: [¦nope]}\n",
+        "agent a\nstate s { tools ¦nope }\n",
     ),
     Case(
         "conflict",

@@ -38,6 +38,7 @@ from counterpoint.dsl.model import (
     Variable,
     VoiceSettings,
 )
+from counterpoint.dsl.source import Span
 from counterpoint.dsl.text_front import MAX_STATE_DEPTH, load_text
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "language.md"
@@ -404,6 +405,8 @@ def test_every_node_has_a_span():
         if isinstance(node, tuple):
             for x in node:
                 check(x)
+        elif isinstance(node, Span):
+            assert node.line > 0
         elif hasattr(node, "__dataclass_fields__"):
             assert node.span.line > 0, node
             for name in node.__dataclass_fields__:
