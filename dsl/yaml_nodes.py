@@ -125,6 +125,32 @@ def _loader_class() -> type:
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def _too_deep_at(text: str) -> tuple[int, int]:
+    """Line and column of the flow collection that first nests deeper than MAX_DEPTH.
+
+    Quotes are skipped roughly (no escapes inside single quotes); enough to point the user
+    at the right place, which is all this is for.
+    """
+    depth, quote = 1, ""  # the document's top-level mapping is the first level
+    line, col = 1, 0
+    for ch in text:
+        col += 1
+        if ch == "\n":
+            line, col = line + 1, 0
+        elif quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return line, col
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return 1, 1
+
+
 def _line_col(text: str, index: int) -> tuple[int, int]:
     before = text[:index]
     line = before.count("\n") + 1
@@ -155,6 +181,11 @@ def compose(text: str, file: str) -> tuple[YNode | None, list[Diagnostic]]:
         fail("E001", f"invalid character {chr(e.character)!r} (#x{e.character:04x}): {e.reason}", line, col)
         return None, diags
     except yaml.MarkedYAMLError as e:
+        if "maximum nesting depth" in (e.problem or ""):
+            # newer libyaml stops deep flow nesting itself, before our own limit is reached
+            line, col = _too_deep_at(text)
+            fail("E010", f"nesting too deep (over {MAX_DEPTH} levels)", line, col)
+            return None, diags
         mark = e.problem_mark or e.context_mark
         problem = e.problem or "invalid YAML"
         if e.context:
