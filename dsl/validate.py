@@ -16,7 +16,7 @@ from .diagnostics import Diagnostic, did_you_mean, sort_key
 from .durations import format_duration
 from .expr import evaluate
 from .handlers import check_handler
-from .loader import load_file, resolve_includes, where
+from .loader import load_file, resolve_include_path, resolve_includes, where
 from .model import (
     Agent,
     Call,
@@ -26,6 +26,7 @@ from .model import (
     Say,
     Send,
     Set,
+    Spawn,
     State,
     StateKind,
     Timer,
@@ -46,7 +47,8 @@ MIN_EVERY = 0.001
 def validate(agent: Agent, base_dir: Path, check_handlers: bool = True) -> list[Diagnostic]:
     """Every problem of a resolved ``agent`` whose file lives in ``base_dir``.
 
-    ``check_handlers`` imports each tool's handler module to check it resolves (E109/E110).
+    ``check_handlers`` checks what lies outside the definition: it imports each tool's handler
+    module (E109/E110) and checks that spawned agents' files exist (E113).
     This is the one home of the chart checks: ``counterpoint.engine.compile`` runs it (without
     handlers) and rejects the chart when it reports an error.
     """
@@ -305,6 +307,8 @@ class _Validator:
             span = _span(action.span, owner.span if owner else state.span)
             if isinstance(action, Call) and action.tool not in self.tool_names:
                 self.undeclared_tool(action.tool, span)
+            elif isinstance(action, Spawn) and self.check_handlers:
+                self.sub_agent(action, span)
             elif isinstance(action, Cancel) and action.target not in self.tool_names | self.call_ids:
                 self.diags.append(
                     Diagnostic(
@@ -314,6 +318,20 @@ class _Validator:
                         did_you_mean(action.target, self.tool_names | self.call_ids),
                     )
                 )
+
+    def sub_agent(self, action: Spawn, span: Span) -> None:
+        """A spawned or forked agent's definition file must exist (it is read when it starts)."""
+        here = span.file if span.line > 0 else self.base_dir / "agent"
+        if resolve_include_path(action.agent, here) is None:
+            verb = "fork" if action.fork else "spawn"
+            self.diags.append(
+                Diagnostic(
+                    "E113",
+                    f"{verb}: agent file '{action.agent}' not found",
+                    span,
+                    "the path is relative to the file that names it; std:NAME names a shipped definition",
+                )
+            )
 
     def target(self, target: str, span: Span) -> None:
         if target not in self.states:
@@ -530,6 +548,11 @@ def _dedupe(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
     return sorted(out, key=sort_key)
 
 
+#: Checks whose findings stand on their own even when the front end dropped something:
+#: expressions, handlers, conflicts, misplaced finals/histories, timer periods.
+INDEPENDENT = frozenset({"E007", "E011", "E105", "E106", "E109", "E110", "E111", "E115", "E116", "E117"})
+
+
 def check_file(path: str | Path, check_handlers: bool = True) -> tuple[Agent | None, list[Diagnostic]]:
     """Read, parse, resolve includes and (when all that worked) validate one file.
 
@@ -539,13 +562,20 @@ def check_file(path: str | Path, check_handlers: bool = True) -> tuple[Agent | N
     if agent is None:
         return None, _dedupe(diags)
     resolved, more = resolve_includes(agent, path)
-    diags = [*diags, *more]
-    if not any(d.is_error for d in diags):
+    # After mistakes the front end recovered from (it drops what it could not read), only
+    # checks that cannot be echoes of a dropped piece run, so one run reports as much as
+    # possible without cascades; nothing runs when includes failed.
+    if not any(d.is_error for d in more):
+        recovered = any(d.is_error for d in diags)
+        flagged = {(d.span.file, d.span.line) for d in diags if d.is_error}
         try:
-            diags += validate(resolved, Path(path).parent, check_handlers)
+            found = validate(resolved, Path(path).parent, check_handlers)
         except RecursionError:
-            diags.append(Diagnostic("E010", "input too complex (nesting too deep)", Span(str(path), 1, 1)))
-    return resolved, _dedupe(diags)
+            found = [Diagnostic("E010", "input too complex (nesting too deep)", Span(str(path), 1, 1))]
+        if recovered:
+            found = [d for d in found if d.code in INDEPENDENT and (d.span.file, d.span.line) not in flagged]
+        more += found
+    return resolved, _dedupe([*diags, *more])
 
 
 def agent_files(folder: Path) -> list[Path]:

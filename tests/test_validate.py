@@ -360,3 +360,30 @@ def test_deep_chart_does_not_crash() -> None:
     for i in range(300):
         s = State(f"s{i}", initial=s.id, children=(s,))
     assert validate(agent(s), Path("."), check_handlers=False) == []
+
+
+def test_spawned_agent_files_must_exist(tmp_path):
+    from counterpoint.dsl.validate import check_file
+
+    (tmp_path / "helper.agent.yaml").write_text("agent: helper\ninitial: s\nstates: {s: {}}\n")
+    path = tmp_path / "a.agent.yaml"
+    path.write_text(
+        "agent: a\ninitial: s\nstates:\n  s:\n    entry:\n"
+        "      - {spawn: {agent: helper.agent.yaml, id: h}}\n"
+        "      - {fork: {agent: nope.agent.yaml, id: n}}\n"
+    )
+    _, diags = check_file(path)
+    assert [(d.code, d.span.line, d.message) for d in diags] == [
+        ("E113", 7, "fork: agent file 'nope.agent.yaml' not found")
+    ]
+
+
+def test_handler_errors_are_reported_next_to_recovered_front_end_errors(tmp_path):
+    from counterpoint.dsl.validate import check_file
+
+    path = tmp_path / "a.agent.yaml"
+    path.write_text(
+        "agent: a\ntools:\n  t:\n    handler: os:system\n    timeout: never\ninitial: s\nstates:\n  s: {tools: [t]}\n"
+    )
+    _, diags = check_file(path)
+    assert sorted(d.code for d in diags) == ["E007", "E110"]
