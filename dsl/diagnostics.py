@@ -48,7 +48,7 @@ CODES: dict[str, str] = {
     "E110": "tool handler module not allowed",
     "E111": "conflicting unguarded transitions",
     "E112": "include cycle",
-    "E113": "included file not found",
+    "E113": "included or spawned file not found",
     "E114": "duplicate declaration",
     "E115": "invalid name",
     "E116": "unknown function in expression",
