@@ -61,8 +61,8 @@ def compile_action(
         text = compile_text(action.text, action.span)
         return lambda run, state: run.effects.append(fx.LogMessage(text(run.env)))
     if isinstance(action, Respond):
-        effect = fx.StartLLMTurn(action.prompt)
-        return lambda run, state: run.effects.append(effect)
+        turn = fx.StartLLMTurn(action.prompt)
+        return lambda run, state: run.effects.append(turn)
     if isinstance(action, Set):
         if action.var not in variables:
             raise CompileError(

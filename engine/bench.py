@@ -17,6 +17,8 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 from ..dsl.model import Agent, Expr, Set, State, StateKind, Transition, Variable
 from .events import Event
@@ -54,7 +56,7 @@ def flat_toggle() -> Shape:
 
 
 def ring(n: int = 1000) -> Shape:
-    states = {f"s{i}": {} for i in range(n)}
+    states: dict[str, dict[str, Any]] = {f"s{i}": {} for i in range(n)}
     trans = [(f"s{i}", "next", f"s{(i + 1) % n}") for i in range(n)]
     return Shape(f"{n}-state flat ring", states, "s0", trans, ("next",))
 
@@ -134,12 +136,13 @@ def counterpoint_driver(shape: Shape) -> Driver:
     snapshot = start(chart)[0]
     names = shape.events
     n = len(names)
-    box = [snapshot, 0]
+    current = [snapshot]
+    counter = [0]
 
     def send() -> None:
-        i = box[1]
-        box[0] = step(chart, box[0], Event(names[i % n]))[0]
-        box[1] = i + 1
+        i = counter[0]
+        current[0] = step(chart, current[0], Event(names[i % n]))[0]
+        counter[0] = i + 1
 
     return send
 
@@ -275,7 +278,8 @@ def transitions_driver(shape: Shape) -> Driver:
     def count() -> None:
         data["n"] += 1
 
-    extra = {"conditions": [below_limit], "after": [count]} if shape.counted else {}
+    extra: dict[str, Any] = {"conditions": [below_limit], "after": [count]} if shape.counted else {}
+    machine: Machine
     if nested:
         machine = HierarchicalMachine(states=states, initial=shape.initial, auto_transitions=False)
         for src, ev, dst in shape.transitions:
@@ -333,10 +337,10 @@ def run(seconds: float, repeats: int, only: list[str] | None = None) -> list[dic
         if only and not any(o in shape.name for o in only):
             continue
         row: dict = {"scenario": shape.name, "rates": {}, "skipped": {}}
-        row["rates"]["counterpoint"] = measure(lambda s=shape: counterpoint_driver(s), seconds, repeats)
+        row["rates"]["counterpoint"] = measure(partial(counterpoint_driver, shape), seconds, repeats)
         for peer, driver in PEERS.items():
             try:
-                row["rates"][peer] = measure(lambda s=shape, d=driver: d(s), seconds, repeats)
+                row["rates"][peer] = measure(partial(driver, shape), seconds, repeats)
             except ImportError as exc:
                 row["skipped"][peer] = f"not installed ({exc.name})"
         results.append(row)

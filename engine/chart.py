@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..dsl.diagnostics import Diagnostic, DiagnosticError
 from ..dsl.model import Agent, State, StateKind, Timer, Tool, Transition
@@ -28,6 +28,9 @@ from ..dsl.validate import validate
 from .actions import Op, compile_actions
 from .events import DEFAULT_PRIORITY
 from .exprs import Compiled, CompileError, compile_guard, constant_value
+
+if TYPE_CHECKING:
+    from .plan import ConfigInfo
 
 ROOT = 0
 
@@ -150,6 +153,42 @@ class Chart:
         "cancel_on_exit", "_priorities", "_priority_cache", "_chains", "_configs",
         "_by_ids", "__weakref__",
     )  # fmt: skip
+
+    # Per-state tables are tuples indexed by state index (0 is the agent itself).
+    name: str
+    agent: Agent
+    ids: tuple[str, ...]
+    _index: dict[str, int]
+    models: tuple[State, ...]
+    parent: tuple[int, ...]
+    children: tuple[tuple[int, ...], ...]
+    history_children: tuple[tuple[int, ...], ...]
+    kind: tuple[int, ...]
+    atomic: tuple[bool, ...]
+    end: tuple[int, ...]
+    depth: tuple[int, ...]
+    ancestors: tuple[tuple[int, ...], ...]
+    initial: tuple[int, ...]
+    history_deep: tuple[bool, ...]
+    history_default: tuple[tuple[int, ...], ...]
+    transitions: tuple[ChartTransition, ...]
+    event_transitions: tuple[tuple[ChartTransition, ...], ...]
+    eventless: tuple[tuple[ChartTransition, ...], ...]
+    has_eventless: tuple[bool, ...]
+    entry_ops: tuple[tuple[Op, ...], ...]
+    exit_ops: tuple[tuple[Op, ...], ...]
+    timers: tuple[tuple[TimerSpec, ...], ...]
+    timer_of_event: dict[str, int]
+    initial_entry: tuple[int, ...]
+    initial_variables: dict[str, Any]
+    variable_names: frozenset[str]
+    tools: dict[str, Tool]
+    cancel_on_exit: frozenset[str]
+    _priorities: tuple[tuple[tuple[str, ...] | None, int], ...]
+    _priority_cache: dict[str, int]
+    _chains: dict[str | None, dict[int, tuple[ChartTransition, ...]]]
+    _configs: dict[tuple[int, ...], ConfigInfo]
+    _by_ids: dict[tuple[str, ...], ConfigInfo]
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Chart is immutable")
@@ -616,13 +655,13 @@ class _Compiler:
         by_index = {t.index: t for t in final}
         event_transitions = tuple(tuple(by_index[t.index] for t in ts) for ts in self.event_transitions)
         eventless = tuple(tuple(by_index[t.index] for t in ts) for ts in self.eventless)
-        enter: set[int] = set()
+        initial_enter: set[int] = set()
         if chart.initial[ROOT] >= 0:
-            _add_descendants(chart, chart.initial[ROOT], enter, _no_history)
+            _add_descendants(chart, chart.initial[ROOT], initial_enter, _no_history)
         object.__setattr__(chart, "transitions", tuple(final))
         object.__setattr__(chart, "event_transitions", event_transitions)
         object.__setattr__(chart, "eventless", eventless)
-        object.__setattr__(chart, "initial_entry", tuple(sorted(enter)))
+        object.__setattr__(chart, "initial_entry", tuple(sorted(initial_enter)))
         return chart
 
 

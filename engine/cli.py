@@ -19,9 +19,12 @@ import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from ..dsl.diagnostics import Diagnostic, did_you_mean, sort_key, summary
+
+if TYPE_CHECKING:  # annotations only: the CLI imports the dsl lazily
+    from ..dsl.model import Agent
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -142,7 +145,7 @@ def _missing(feature: str, exc: ImportError) -> Failure:
 # --------------------------------------------------------------------------- loading
 
 
-def check_one(path: str) -> tuple[object | None, list[Diagnostic]]:
+def check_one(path: str) -> tuple[Agent | None, list[Diagnostic]]:
     """Load, resolve and validate one file (the agent is None when it has errors)."""
     try:
         from ..dsl.validate import check_file
@@ -152,7 +155,7 @@ def check_one(path: str) -> tuple[object | None, list[Diagnostic]]:
     return agent, list(diags)
 
 
-def require_valid(path: str, colour: bool) -> object:
+def require_valid(path: str, colour: bool) -> Agent:
     """The resolved agent of ``path``; prints its errors (to stderr) and fails if there are any."""
     agent, diags = check_one(path)
     errors = [d for d in diags if d.is_error]  # warnings are for `validate` to report
@@ -220,7 +223,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     if highlight:
         from ..dsl.model import walk_states
 
-        known = [s.id for s in walk_states(agent.states)]  # type: ignore[attr-defined]
+        known = [s.id for s in walk_states(agent.states)]
         for state in highlight:
             if state not in known:
                 hint = did_you_mean(state, known)
@@ -460,7 +463,7 @@ exit status: 0 all passed, 1 failures or broken files, 2 nothing to run or usage
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or folders")
     p.set_defaults(func=cmd_test)
-    parser.commands = dict(sub.choices)  # type: ignore[attr-defined]
+    parser.commands = dict(sub.choices)  # type: ignore[attr-defined]  # ad-hoc; main() reads it via getattr
     return parser
 
 

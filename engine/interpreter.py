@@ -482,9 +482,10 @@ class Interpreter:
     async def _wait_and_fire(self, pending: _Pending) -> None:
         with pending.scope:
             first = pending.deadline
+            assert first is not None, "_arm sets the deadline before starting this task"
+            due = first
             fired = 0
             while True:
-                due = pending.deadline
                 await trio.sleep_until(due)
                 template = pending.event
                 data = {"epoch": pending.epoch} if pending.kind == "timer" else dict(template.data)
@@ -493,13 +494,15 @@ class Interpreter:
                 if not pending.repeat:
                     break
                 fired += 1
-                pending.deadline = first + fired * pending.delay
+                due = pending.deadline = first + fired * pending.delay
         if not pending.done and not pending.scope.cancelled_caught and not pending.repeat:
             pending.done = True
-            table: dict[Any, _Pending] = self._timers if pending.kind == "timer" else self._sends  # type: ignore[assignment]
-            key = (pending.key, pending.epoch) if pending.kind == "timer" else pending.key
-            if table.get(key) is pending:
-                del table[key]
+            if pending.kind == "timer":
+                timer_key = (pending.key, pending.epoch)
+                if self._timers.get(timer_key) is pending:
+                    del self._timers[timer_key]
+            elif self._sends.get(pending.key) is pending:
+                del self._sends[pending.key]
 
     # ------------------------------------------------------------------ snapshot / restore
 

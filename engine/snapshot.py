@@ -14,11 +14,14 @@ it is not part of the value (not compared, not serialised).
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .events import Event
+
+if TYPE_CHECKING:
+    from .plan import ConfigInfo
 
 _EMPTY: dict[str, Any] = {}
 
@@ -38,6 +41,14 @@ class Snapshot:
 
     configuration: tuple[str, ...]
     finished: bool
+    _vars: dict[str, Any]
+    _history: dict[str, tuple[str, ...]]
+    _internal: tuple[Event, ...]
+    _epochs: dict[str, int]
+    _counters: dict[str, int]
+    _pending: dict[str, tuple[str, str]]
+    #: the chart's memo entry for this configuration (not part of the value)
+    _info: ConfigInfo | None
 
     def __init__(
         self,
@@ -152,7 +163,7 @@ class Snapshot:
 
     def replace(self, **changes: Any) -> Snapshot:
         """A copy with some fields changed (public constructor names: ``variables=...`` etc.)."""
-        fields = {
+        fields: dict[str, Any] = {
             "configuration": self.configuration,
             "variables": self._vars,
             "history": self._history,
@@ -205,19 +216,23 @@ def _from_json(raw: Mapping[str, Any]) -> Snapshot:
 
 
 _new = object.__new__
-_set_configuration = Snapshot.configuration.__set__  # type: ignore[attr-defined]
-_set_finished = Snapshot.finished.__set__  # type: ignore[attr-defined]
-_set_vars = Snapshot._vars.__set__  # type: ignore[attr-defined]
-_set_history = Snapshot._history.__set__  # type: ignore[attr-defined]
-_set_internal = Snapshot._internal.__set__  # type: ignore[attr-defined]
-_set_epochs = Snapshot._epochs.__set__  # type: ignore[attr-defined]
-_set_counters = Snapshot._counters.__set__  # type: ignore[attr-defined]
-_set_pending = Snapshot._pending.__set__  # type: ignore[attr-defined]
-_set_info = Snapshot._info.__set__  # type: ignore[attr-defined]
+# Raw slot setters (the slot descriptors' ``__set__``), bypassing the immutability guard; read
+# through ``__dict__`` because mypy types ``Snapshot.x`` as the value, not the descriptor.
+_slots = Snapshot.__dict__
+_set_configuration: Callable[[Snapshot, tuple[str, ...]], None] = _slots["configuration"].__set__
+_set_finished: Callable[[Snapshot, bool], None] = _slots["finished"].__set__
+_set_vars: Callable[[Snapshot, dict[str, Any]], None] = _slots["_vars"].__set__
+_set_history: Callable[[Snapshot, dict[str, tuple[str, ...]]], None] = _slots["_history"].__set__
+_set_internal: Callable[[Snapshot, tuple[Event, ...]], None] = _slots["_internal"].__set__
+_set_epochs: Callable[[Snapshot, dict[str, int]], None] = _slots["_epochs"].__set__
+_set_counters: Callable[[Snapshot, dict[str, int]], None] = _slots["_counters"].__set__
+_set_pending: Callable[[Snapshot, dict[str, tuple[str, str]]], None] = _slots["_pending"].__set__
+_set_info: Callable[[Snapshot, ConfigInfo | None], None] = _slots["_info"].__set__
+del _slots
 
 
 def make(
-    info: Any,
+    info: ConfigInfo,
     variables: dict[str, Any],
     history: dict[str, tuple[str, ...]],
     internal: tuple[Event, ...],
@@ -240,7 +255,7 @@ def make(
     return s
 
 
-def moved(snapshot: Snapshot, info: Any) -> Snapshot:
+def moved(snapshot: Snapshot, info: ConfigInfo) -> Snapshot:
     """``snapshot`` with only the configuration changed (the hot path of a simple step)."""
     s = _new(Snapshot)
     _set_configuration(s, info.ids)
