@@ -150,6 +150,29 @@ _HINTS = {
 }
 
 
+# --------------------------------------------------------------------------- lark positions, typed
+# lark's annotations allow None where its lexers always set a value; these say so once.
+
+
+def token_start(tok: Token) -> int:
+    """0-based offset of ``tok`` in its text (lark types ``start_pos`` optional)."""
+    return tok.start_pos if tok.start_pos is not None else 0
+
+
+def error_offset(e: UnexpectedInput) -> int:
+    """0-based offset of a lexer error (lark declares ``pos_in_stream = None`` on the base class)."""
+    pos: object = e.pos_in_stream
+    return pos if isinstance(pos, int) else 0
+
+
+def leaf(tree: Tree, index: int = 0) -> Token:
+    """The child of ``tree`` at ``index``, which the grammar makes a token."""
+    child = tree.children[index]
+    if not isinstance(child, Token):  # pragma: no cover - the grammars rule this out
+        raise TypeError(f"rule '{tree.data}' has a subtree where a token was expected")
+    return child
+
+
 def _describe_expected(expected: set[str]) -> str:
     names = {t.rsplit("__", 1)[-1] for t in expected}  # tolerate namespaced names
     if names == {"IN"}:
@@ -201,7 +224,7 @@ def _accepted(e: UnexpectedToken) -> set[str]:
 
 def _syntax_error(e: UnexpectedInput, source: str) -> ExprError:
     if isinstance(e, UnexpectedCharacters):
-        pos = e.pos_in_stream
+        pos = error_offset(e)
         char = source[pos]
         if char in "'\"":
             return ExprError("unterminated string (strings end on the same line with the same quote)", pos)
@@ -258,7 +281,7 @@ def _decode_string(tok: Token) -> str:
         elif e == "u":
             digits = text[i + 2 : i + 6]
             if len(digits) != 4 or any(d not in "0123456789abcdefABCDEF" for d in digits):
-                raise ExprError("invalid escape: \\u needs 4 hex digits", tok.start_pos + 1 + i)
+                raise ExprError("invalid escape: \\u needs 4 hex digits", token_start(tok) + 1 + i)
             code = int(digits, 16)
             i += 6
             # a JSON-style surrogate pair \ud83d\ude00 is one character
@@ -271,7 +294,7 @@ def _decode_string(tok: Token) -> str:
                         i += 6
             out.append(chr(code))
         else:
-            raise ExprError(f"invalid escape '\\{e}' in string", tok.start_pos + 1 + i)
+            raise ExprError(f"invalid escape '\\{e}' in string", token_start(tok) + 1 + i)
     return "".join(out)
 
 
@@ -288,7 +311,7 @@ def _pos_of(t: Tree) -> int:
 def _check_name(tok: Token) -> str:
     name = str(tok)
     if name.startswith("__"):
-        raise ExprError(f"names starting with '__' are not allowed: '{name}'", tok.start_pos)
+        raise ExprError(f"names starting with '__' are not allowed: '{name}'", token_start(tok))
     return name
 
 
@@ -326,12 +349,12 @@ def _make(t: Tree, args: list[Node], pos: int) -> Node:
         except ValueError:
             value = MAX_INT
         if value >= MAX_INT:
-            raise ExprError("integer literal too large", toks[0].start_pos)
+            raise ExprError("integer literal too large", token_start(toks[0]))
         return Literal(value, pos)
     if kind == "float":
         fvalue = float(toks[0])
         if math.isinf(fvalue):
-            raise ExprError("number literal too large", toks[0].start_pos)
+            raise ExprError("number literal too large", token_start(toks[0]))
         return Literal(fvalue, pos)
     if kind == "string":
         return Literal(_decode_string(toks[0]), pos)
@@ -346,10 +369,11 @@ def _make(t: Tree, args: list[Node], pos: int) -> Node:
     if kind == "map":
         keys: list[str] = []
         for pair in t.children:
-            key = _decode_string(pair.children[0])
+            key_tok = leaf(pair)
+            key = _decode_string(key_tok)
             if key in keys:
                 raise ExprError(
-                    f"duplicate key {json.dumps(key, ensure_ascii=False)} in map", pair.children[0].start_pos
+                    f"duplicate key {json.dumps(key, ensure_ascii=False)} in map", token_start(key_tok)
                 )
             keys.append(key)
         return MapLit(tuple(zip(keys, args, strict=True)), pos)
@@ -595,8 +619,9 @@ def _closing_brace(text: str, i: int) -> int:
 def compile_template(parts: list[str | Node]) -> Callable[[Env], str]:
     """Compile template parts once; the result renders them for an environment."""
     pieces: list[str | Callable[[Env], Any]] = [p if isinstance(p, str) else compile_expr(p) for p in parts]
-    if all(isinstance(p, str) for p in pieces):
-        constant = "".join(pieces)  # type: ignore[arg-type]
+    strings = [p for p in pieces if isinstance(p, str)]
+    if len(strings) == len(pieces):
+        constant = "".join(strings)
         return lambda env: constant
 
     def render(env: Env) -> str:

@@ -7,6 +7,7 @@ so a parsed tree equals the same tree built by hand.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
@@ -149,7 +150,7 @@ def children(node: Node) -> tuple[Node, ...]:
     return ()
 
 
-def walk(node: Node):
+def walk(node: Node) -> Iterator[Node]:
     """Yield every node of the tree (pre-order), iteratively so deep trees cannot overflow."""
     stack = [node]
     while stack:

@@ -403,6 +403,8 @@ _IMPLS: dict[str, tuple[Callable[..., Any], int, int | None]] = {
 def check_call(node: Call) -> None:
     """Raise ExprError for a call of an unknown function or with the wrong number of arguments."""
     pos = max(node.pos, 0)
+    lo: int
+    hi: int | None
     if node.func == "In":
         lo, hi = 1, 1
     elif node.func in _IMPLS:

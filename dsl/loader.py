@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from .diagnostics import Diagnostic
 from .model import Agent, State
@@ -253,26 +254,9 @@ class _Parts:
 
     def merge(self, other: Agent, diags: list[Diagnostic], with_states: bool) -> None:
         self.allow += [a for a in other.allow if a not in self.allow]
-        for kind, mine, theirs in (
-            ("tool", self.tools, other.tools),
-            ("variable", self.variables, other.variables),
-            ("event", self.events, other.events),
-        ):
-            seen = {d.name: d for d in mine}
-            for decl in theirs:
-                first = seen.get(decl.name)
-                if first is None:
-                    mine.append(decl)
-                    seen[decl.name] = decl
-                elif first != decl or kind != "event":
-                    diags.append(
-                        Diagnostic(
-                            "E114",
-                            f"{kind} '{decl.name}' is declared twice (first at {where(first.span, decl.span)})",
-                            decl.span,
-                            "rename one of them or remove the duplicate",
-                        )
-                    )
+        _merge_decls("tool", self.tools, other.tools, diags)
+        _merge_decls("variable", self.variables, other.variables, diags)
+        _merge_decls("event", self.events, other.events, diags)
         # the including agent's own priorities win over included ones for the same event
         have = {p.event for p in self.priorities}
         self.priorities += [p for p in other.priorities if p.event not in have]
@@ -280,6 +264,38 @@ class _Parts:
             if self.first_initial is None:
                 self.first_initial = other.initial or (other.states[0].id if other.states else None)
             self.states += other.states
+
+
+class _Decl(Protocol):
+    """A named agent-level declaration (tool, variable, event)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def span(self) -> Span: ...
+
+
+D = TypeVar("D", bound=_Decl)
+
+
+def _merge_decls(kind: str, mine: list[D], theirs: tuple[D, ...], diags: list[Diagnostic]) -> None:
+    """Append ``theirs`` to ``mine``; E114 for a name declared twice (identical events are fine)."""
+    seen = {d.name: d for d in mine}
+    for decl in theirs:
+        first = seen.get(decl.name)
+        if first is None:
+            mine.append(decl)
+            seen[decl.name] = decl
+        elif first != decl or kind != "event":
+            diags.append(
+                Diagnostic(
+                    "E114",
+                    f"{kind} '{decl.name}' is declared twice (first at {where(first.span, decl.span)})",
+                    decl.span,
+                    "rename one of them or remove the duplicate",
+                )
+            )
 
 
 def resolve_includes(agent: Agent, path: str | Path) -> tuple[Agent, list[Diagnostic]]:

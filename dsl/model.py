@@ -11,6 +11,7 @@ by :mod:`counterpoint.dsl.expr` when validated or compiled, never evaluated by P
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal, TypeAlias
@@ -318,14 +319,16 @@ class Agent:
 # --------------------------------------------------------------------------- helpers
 
 
-def walk_states(states: tuple[State, ...]):
+def walk_states(states: tuple[State, ...]) -> Iterator[State]:
     """Yield every state in document order (pre-order), descendants included."""
     for s in states:
         yield s
         yield from walk_states(s.children)
 
 
-def walk_with_parent(states: tuple[State, ...], parent: State | None = None):
+def walk_with_parent(
+    states: tuple[State, ...], parent: State | None = None
+) -> Iterator[tuple[State, State | None]]:
     """Yield ``(state, parent)`` pairs in document order; top-level states have parent None."""
     for s in states:
         yield s, parent

@@ -265,7 +265,9 @@ class _Builder:
         # A final state with entry/exit actions: a double-bordered box, so the actions fit.
         g.node(info.top, label=self._box_label(state, double=True), shape="plain")
 
-    def _initial_dot(self, g: graphviz.Digraph, name: str, initial: str | None, states) -> None:
+    def _initial_dot(
+        self, g: graphviz.Digraph, name: str, initial: str | None, states: tuple[State, ...]
+    ) -> None:
         target = initial if initial is not None else (states[0].id if states else None)
         if target is None:
             return
@@ -279,7 +281,7 @@ class _Builder:
     # ------------------------------------------------------------------ edges
 
     def _edges(self, g: graphviz.Digraph, state: State) -> None:
-        for item in (*state.transitions, *state.timers):
+        for item in _outgoing(state):
             if not item.targets:
                 continue  # drawn inside the state as an internal activity
             label = self._edge_label(item)
@@ -354,7 +356,7 @@ class _Builder:
             lines.append(f"entry / {actions_text(state.entry)}")
         if state.exit:
             lines.append(f"exit / {actions_text(state.exit)}")
-        for item in (*state.transitions, *state.timers):
+        for item in _outgoing(state):
             if not item.targets:
                 lines.append(activity_text(item))
         return lines
@@ -419,3 +421,7 @@ class _Builder:
         if state.id not in self.active:
             return {}
         return {"style": "filled,bold", "fillcolor": ACTIVE_FILL, "color": ACTIVE_LINE, "penwidth": "2"}
+
+
+def _outgoing(state: State) -> tuple[Transition | Timer, ...]:
+    return (*state.transitions, *state.timers)

@@ -15,14 +15,14 @@ import math
 import re
 from collections.abc import Callable
 from itertools import islice
-from typing import Any
+from typing import Any, Literal
 
 from lark import Token, Tree
 from lark.exceptions import UnexpectedInput
 
 from .diagnostics import Diagnostic, did_you_mean, sort_key
 from .durations import DurationError, parse_duration
-from .expr import ExprError, literal_source, literal_value, parse_expr
+from .expr import ExprError, ListLit, leaf, literal_source, literal_value, parse_expr
 from .model import (
     Action,
     Agent,
@@ -277,10 +277,10 @@ class _Builder:
             if kind == "agent_name":
                 if once.first("agent", c, "a file defines one agent"):
                     name_node = c
-                    fields["name"] = self.name(c.children[0], "agent name", AGENT)
+                    fields["name"] = self.name(leaf(c), "agent name", AGENT)
             elif kind in ("description", "instructions"):
                 if once.first(kind, c):
-                    fields[kind] = self.string(c.children[0])
+                    fields[kind] = self.string(leaf(c))
             elif kind in ("llm", "voice"):
                 if once.first(kind, c, f"put all {kind} settings in one block"):
                     fields[kind] = self.settings(c, kind)
@@ -303,7 +303,7 @@ class _Builder:
                 tools.append(self.tool(c))
             elif kind == "initial":
                 if once.first("initial", c, "the agent has one initial state"):
-                    fields["initial"] = self.name(c.children[0], "state name")
+                    fields["initial"] = self.name(leaf(c), "state name")
             else:
                 states.append(self.state(c, 1))
         if name_node is None:
@@ -336,7 +336,7 @@ class _Builder:
         once = _Once(self, f"in {kind} settings")
         values: dict[str, Any] = {}
         for s in _trees(tree.children[0], "setting"):
-            key_tok, val_tok = s.children[0], s.children[1]
+            key_tok, val_tok = leaf(s, 0), leaf(s, 1)
             key = str(key_tok)
             if key not in keys:
                 hint = did_you_mean(key, keys) or "known keys: " + ", ".join(keys)
@@ -374,11 +374,11 @@ class _Builder:
                 return int(text)
             self.error("E005", f"{what} must be an integer, got a number", self.span(tok))
             return None
-        value = float(text)
-        if not math.isfinite(value):
+        number = float(text)
+        if not math.isfinite(number):
             self.error("E008", f"{what} must be a finite number, got {text}", self.span(tok))
             return None
-        return value
+        return number
 
     def variable(self, tree: Tree) -> Variable:
         name = self.name(_tokens(tree, "NAME")[0], "variable name")
@@ -413,14 +413,21 @@ class _Builder:
                 if not once.first(key, s):
                     continue
                 if s.data == "description":
-                    settings["description"] = self.string(s.children[0])
+                    settings["description"] = self.string(leaf(s))
                 elif s.data == "timeout":
-                    settings["timeout"] = self.duration(s.children[0])
+                    settings["timeout"] = self.duration(leaf(s))
                 elif s.data in ("on_interrupt", "on_exit"):
-                    settings[s.data] = "keep" if s.children[0].type == "KEEP" else "cancel"
+                    settings[s.data] = "keep" if leaf(s).type == "KEEP" else "cancel"
                 else:  # deliver
                     settings["deliver"] = _DELIVER.get(str(s.children[0]), "when_idle")
-        return Tool(name, handler, tuple(params), span=self.span(tree), handler_span=self.span(handler_tok), **settings)
+        return Tool(
+            name,
+            handler,
+            tuple(params),
+            span=self.span(tree),
+            handler_span=self.span(handler_tok),
+            **settings,
+        )
 
     def param(self, tree: Tree) -> Param:
         names = _tokens(tree, "NAME")
@@ -456,9 +463,10 @@ class _Builder:
         if not isinstance(v, list):
             self.error("E005", f"'enum' must be a list of values, got {_kind_of(v)}", e.span)
             return None
-        items = parse_expr(e.source).items  # type: ignore[attr-defined]  # a list literal
+        written = parse_expr(e.source)
+        assert isinstance(written, ListLit)  # literal() gave a list, so it was written as one
         out = []
-        for x, node in zip(v, items, strict=True):
+        for x, node in zip(v, written.items, strict=True):
             if isinstance(x, str | int | float | bool) and x is not None:
                 out.append(x)
             else:
@@ -509,7 +517,7 @@ class _Builder:
             kind = c.data
             if kind in ("description", "prompt"):
                 if once.first(kind, c, 'write the text in one string ("""...""" may span lines)'):
-                    out[kind] = self.string(c.children[0])
+                    out[kind] = self.string(leaf(c))
             elif kind == "tools":
                 for t in _tokens(c, "NAME"):
                     tools.append(self.name(t, "tool name"))
@@ -533,7 +541,7 @@ class _Builder:
                 timers.append(self.timer(c))
             elif kind == "initial":
                 if once.first("initial", c, "a state has one initial state"):
-                    out["initial"] = self.name(c.children[0], "state name")
+                    out["initial"] = self.name(leaf(c), "state name")
             else:
                 children.append(self.state(c, depth + 1))
         out.update(
@@ -577,7 +585,7 @@ class _Builder:
 
     def timer(self, tree: Tree) -> Timer:
         delay = self.duration(_tokens(tree, "DURATION")[0])
-        kind = "after" if tree.data == "after" else "every"
+        kind: Literal["after", "every"] = "after" if tree.data == "after" else "every"
         return Timer(kind, delay, span=self.span(tree), **self._tail(tree))
 
     # ----------------------------------------------------------------- actions
@@ -595,7 +603,7 @@ class _Builder:
         once = _Once(self, what)
         out = []
         for b in _trees(tree, "binding"):
-            key_tok = b.children[0]
+            key_tok = leaf(b)
             key = self.name(key_tok, "argument name")
             value = self.expr(_trees(b, "value")[0])
             if once.first(key, key_tok):
@@ -612,10 +620,10 @@ class _Builder:
         return out
 
     def _say(self, t: Tree) -> Action:
-        return Say(self.string(t.children[0]), self.span(t))
+        return Say(self.string(leaf(t)), self.span(t))
 
     def _log(self, t: Tree) -> Action:
-        return Log(self.string(t.children[0]), self.span(t))
+        return Log(self.string(leaf(t)), self.span(t))
 
     def _respond(self, t: Tree) -> Action:
         tok = _token(t, "STRING")
@@ -624,7 +632,7 @@ class _Builder:
     def _call(self, t: Tree) -> Action:
         tool = self.name(_tokens(t, "NAME")[0], "tool name")
         as_id = _tree(t, "as_id")
-        ident = self.name(as_id.children[0], "call id") if as_id is not None else None
+        ident = self.name(leaf(as_id), "call id") if as_id is not None else None
         return Call(tool, self.bindings(_tree(t, "bindings"), f"in call of '{tool}'"), ident, self.span(t))
 
     def _cancel(self, t: Tree) -> Action:
@@ -637,14 +645,14 @@ class _Builder:
     def _send(self, t: Tree) -> Action:
         event = self.name(_tokens(t, "NAME")[0], "event name", EVENT)
         opts = self._options(t, f"in send of '{event}'")
-        delay = self.duration(opts["send_after"].children[0]) if "send_after" in opts else None
-        ident = self.name(opts["as_id"].children[0], "send id") if "as_id" in opts else None
+        delay = self.duration(leaf(opts["send_after"])) if "send_after" in opts else None
+        ident = self.name(leaf(opts["as_id"]), "send id") if "as_id" in opts else None
         prio = int(str(opts["send_priority"].children[0])) if "send_priority" in opts else None
         data = self.bindings(_tree(t, "bindings"), f"in event '{event}'")
         return Send(event, data, delay, ident, prio, self.span(t))
 
     def _cancel_send(self, t: Tree) -> Action:
-        return CancelSend(self.name(t.children[0], "send id"), self.span(t))
+        return CancelSend(self.name(leaf(t), "send id"), self.span(t))
 
     def _set(self, t: Tree) -> Action:
         var = self.name(_tokens(t, "NAME")[0], "variable name")
@@ -653,8 +661,8 @@ class _Builder:
     def _spawn(self, t: Tree) -> Action:
         path = self.string(_tokens(t, "STRING")[0])
         opts = self._options(t, f"in {t.data} of '{path}'")
-        ident = self.name(opts["as_id"].children[0], "agent id") if "as_id" in opts else None
-        task = self.string(opts["task"].children[0]) if "task" in opts else None
+        ident = self.name(leaf(opts["as_id"]), "agent id") if "as_id" in opts else None
+        task = self.string(leaf(opts["task"])) if "task" in opts else None
         return Spawn(path, ident, task, t.data == "fork", self.span(t))
 
     _ACTIONS: dict[str, Callable[[_Builder, Tree], Action]] = {

@@ -19,7 +19,7 @@ from lark.lexer import PatternRE, PatternStr
 from lark.parsers.lalr_interactive_parser import InteractiveParser
 
 from .diagnostics import Diagnostic, did_you_mean
-from .expr import ExprError, parse_expr
+from .expr import ExprError, error_offset, parse_expr
 from .source import Span
 
 GRAMMAR_PATH = Path(__file__).with_name("agent.lark")
@@ -199,9 +199,9 @@ def _end_position(text: str) -> tuple[int, int]:
 def syntax_error(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
     """An E002 diagnostic for a Lark error, at the exact position, in words."""
     if isinstance(e, UnexpectedCharacters):
-        char = text[e.pos_in_stream] if e.pos_in_stream < len(text) else ""
+        pos = error_offset(e)
+        char = text[pos] if pos < len(text) else ""
         span = Span(file, e.line, e.column, e.line, e.column + 1)
-        pos = e.pos_in_stream
         if text.startswith('"""', pos) or (char == '"' and text.startswith('"""', pos - 2)):
             if not text.startswith('"""', pos):  # the lexer took the first two quotes as ""
                 span = Span(file, e.line, e.column - 2, e.line, e.column + 1)
@@ -311,18 +311,19 @@ def _expression_context(e: UnexpectedInput) -> tuple[int, str, bool] | None:
     above = stack[i + 1] if i + 1 < len(stack) else None
     if kind in _GUARD_AFTER and above is not None and _kind(above) == "_expr__LSQB":
         return above.end_pos, "invalid guard: ", True
-    if kind not in ("EQUAL", "_IN") or not isinstance(stop, Token):
+    if kind not in ("EQUAL", "_IN") or not isinstance(stop, Token) or stop.end_pos is None:
         return None
+    end = stop.end_pos
     if i + 1 == len(stack) and not ({"expr__NAME", "expr__INT"} & set(ip.choices())):
         return None  # `priority x = ...` takes an integer, not an expression
     if kind == "_IN":
-        return stop.end_pos, "invalid enum: ", False
+        return end, "invalid enum: ", False
     name = stack[i - 1] if i >= 1 else None
     owner = _kind(stack[i - 2]) if i >= 2 else ""
     label = str(name) if isinstance(name, Token) else "?"
     if owner == "_VAR":
-        return stop.end_pos, f"invalid initial value of '{label}': ", False
-    return stop.end_pos, f"invalid value for '{label}': ", False
+        return end, f"invalid initial value of '{label}': ", False
+    return end, f"invalid value for '{label}': ", False
 
 
 _COMMENT_OR_STRING = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|#[^\n]*")
@@ -371,7 +372,7 @@ def expression_error(e: UnexpectedInput, text: str, file: str) -> Diagnostic | N
         kind = tok.type
     else:
         at_end = False
-        tok_start = e.pos_in_stream
+        tok_start = error_offset(e)
         tok_end = tok_start + 1
         kind = ""
     if tok_start is None or tok_end is None or tok_start < start:
@@ -386,6 +387,7 @@ def expression_error(e: UnexpectedInput, text: str, file: str) -> Diagnostic | N
     )
     ends = at_end or dsl_word or (depth <= 0 and kind in _CLOSERS)
     err_before = _expr_failure(before)
+    err: ExprError | None
     if err_before is not None:
         unfinished = err_before.col_offset >= len(before.rstrip())
         err = err_before if ends or not unfinished else _expr_failure(text[start:tok_end]) or err_before

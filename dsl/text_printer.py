@@ -19,6 +19,7 @@ from .model import (
     Call,
     Cancel,
     CancelSend,
+    Expr,
     Log,
     Param,
     Raise,
@@ -207,7 +208,7 @@ def _wrap(line: str, indent: int) -> str:
     return line.replace(_ACTIONS, _CONTINUE)
 
 
-def _tail(guard, targets: tuple[str, ...], actions: tuple[Action, ...]) -> list[str]:
+def _tail(guard: Expr | None, targets: tuple[str, ...], actions: tuple[Action, ...]) -> list[str]:
     parts = []
     if guard is not None:
         parts.append(f"[{guard.source}]")

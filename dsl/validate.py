@@ -37,7 +37,7 @@ from .model import (
 from .source import Span
 from .validate_events import EventTable
 from .validate_expr import ExprChecker
-from .validate_walk import all_actions, state_actions
+from .validate_walk import all_actions, outgoing, state_actions
 
 LEAF_HINT = "a history state is a leaf child of a compound or parallel state"
 #: Shortest period of an ``every`` timer: a shorter one would keep the runtime busy firing it.
@@ -223,7 +223,7 @@ class _Validator:
                 )
             )
         if state.kind is StateKind.FINAL:
-            offending = [*state.transitions, *state.timers]
+            offending = outgoing(state)
             if offending:
                 self.diags.append(
                     Diagnostic(
@@ -290,7 +290,7 @@ class _Validator:
     # ------------------------------------------------------------------ references
 
     def references(self, state: State) -> None:
-        for t in (*state.transitions, *state.timers):
+        for t in outgoing(state):
             for target in t.targets:
                 self.target(target, _span(t.span, state.span))
             if len(t.targets) > 1:
@@ -494,7 +494,7 @@ class _Validator:
                 todo += list(state.default)
                 if not state.default and parent is not None and parent.children:
                     todo.append(parent.initial or parent.children[0].id)
-            for t in (*state.transitions, *state.timers):
+            for t in outgoing(state):
                 todo += list(t.targets)
         self._report_unreachable(self.agent.states, reached)
         for state in walk_states(self.agent.states):

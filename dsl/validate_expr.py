@@ -28,9 +28,10 @@ def error_span(span: Span, source: str, offset: int) -> Span:
     return Span(span.file, span.line + newlines, offset - before.rfind("\n"))
 
 
-def _first_pos(node: Node, kind: type, name: str) -> int:
+def _first_pos(node: Node, kind: type[Name | Call], name: str) -> int:
+    """Offset of the first ``kind`` node (a Name or a Call) named ``name``; -1 if none."""
     for n in walk(node):
-        if isinstance(n, kind) and getattr(n, "name" if kind is Name else "func") == name:
+        if isinstance(n, kind) and (n.name if isinstance(n, Name) else n.func) == name:
             return n.pos
     return -1
 

@@ -7,6 +7,11 @@ from collections.abc import Iterator
 from .model import Action, Agent, State, Timer, Transition, walk_states
 
 
+def outgoing(state: State) -> tuple[Transition | Timer, ...]:
+    """A state's transitions and timers, in that order (both may have targets)."""
+    return (*state.transitions, *state.timers)
+
+
 def state_actions(state: State) -> Iterator[tuple[Action, Transition | Timer | None]]:
     """``(action, owner)`` for the actions of one state; owner None for entry/exit."""
     for a in state.entry:

@@ -9,6 +9,9 @@ event transitions are selected in different phases, so this does not change mean
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Literal, TypeAlias, TypedDict, TypeVar
+
 from .diagnostics import Diagnostic, sort_key
 from .model import (
     Action,
@@ -42,6 +45,8 @@ from .source import NO_SPAN, Span
 from .yaml_nodes import YNode, compose
 from .yaml_reader import AGENT_HINT, AGENT_RE, DOTTED_HINT, DOTTED_RE, Reader, kind_of
 
+T = TypeVar("T")
+
 AGENT_KEYS = (
     "agent",
     "description",
@@ -63,8 +68,12 @@ VOICE_KEYS = ("asr", "tts", "language", "speed")
 TOOL_KEYS = ("handler", "description", "params", "timeout", "on_interrupt", "on_exit", "deliver")
 PARAM_KEYS = ("type", "description", "required", "enum")
 PARAM_TYPES = ("string", "integer", "number", "boolean", "array", "object")
-KEEP_CANCEL = ("keep", "cancel")
-DELIVER = ("interrupt", "when_idle", "silent")
+KeepCancel: TypeAlias = Literal["keep", "cancel"]
+Deliver: TypeAlias = Literal["interrupt", "when_idle", "silent"]
+HistoryKind: TypeAlias = Literal["shallow", "deep"]
+TimerKind: TypeAlias = Literal["after", "every"]
+KEEP_CANCEL: tuple[KeepCancel, ...] = ("keep", "cancel")
+DELIVER: tuple[Deliver, ...] = ("interrupt", "when_idle", "silent")
 STATE_KEYS = (
     "type",
     "description",
@@ -83,7 +92,8 @@ STATE_KEYS = (
     "include",
 )
 STATE_TYPES = tuple(k.value for k in StateKind)
-HISTORY_KINDS = ("shallow", "deep")
+HISTORY_KINDS: tuple[HistoryKind, ...] = ("shallow", "deep")
+TIMER_KINDS: tuple[TimerKind, ...] = ("after", "every")
 ACTION_KEYS = (
     "say",
     "respond",
@@ -141,6 +151,14 @@ def _tidy(diags: list[Diagnostic]) -> list[Diagnostic]:
     return sorted(dict.fromkeys(diags), key=sort_key)
 
 
+class _ToolChoices(TypedDict, total=False):
+    """The Tool fields given as one of a few words; absent ones keep the model's defaults."""
+
+    on_interrupt: KeepCancel
+    on_exit: KeepCancel
+    deliver: Deliver
+
+
 class _Front(Reader):
     # ------------------------------------------------------------------ agent
 
@@ -159,28 +177,30 @@ class _Front(Reader):
                 "start with 'agent: NAME'",
             )
 
-        def get(key: str, fn, default=None):
+        def get(key: str, fn: Callable[[YNode], T], default: T) -> T:
             return fn(f[key][1]) if key in f else default
 
+        no_texts: list[tuple[str, YNode]] = []
         return Agent(
             name=name,
-            description=get("description", lambda n: self.text(n, "'description'")),
-            instructions=get("instructions", lambda n: self.text(n, "'instructions'")),
-            llm=get("llm", self.llm),
-            voice=get("voice", self.voice),
+            description=get("description", lambda n: self.text(n, "'description'"), None),
+            instructions=get("instructions", lambda n: self.text(n, "'instructions'"), None),
+            llm=get("llm", self.llm, None),
+            voice=get("voice", self.voice, None),
             allow=tuple(
                 t
-                for t, n in get("allow", lambda n: self.texts(n, "'allow'"), [])
+                for t, n in get("allow", lambda n: self.texts(n, "'allow'"), no_texts)
                 if self.check_name(t, n, "package name", DOTTED_RE, DOTTED_HINT)
             ),
             includes=tuple(
-                Include(t, self.span(n)) for t, n in get("include", lambda n: self.texts(n, "'include'"), [])
+                Include(t, self.span(n))
+                for t, n in get("include", lambda n: self.texts(n, "'include'"), no_texts)
             ),
             variables=get("vars", self.variables, ()),
             events=get("events", self.events, ()),
             priorities=get("priorities", self.priorities, ()),
             tools=get("tools", self.tools, ()),
-            initial=get("initial", lambda n: self.name(n, "initial state")),
+            initial=get("initial", lambda n: self.name(n, "initial state"), None),
             states=get("states", self.states, ()),
             span=self.span(root),
         )
@@ -202,7 +222,7 @@ class _Front(Reader):
             span=self.span(node),
         )
 
-    def _opt(self, v: dict[str, YNode], key: str, fn):
+    def _opt(self, v: dict[str, YNode], key: str, fn: Callable[[YNode, str], T]) -> T | None:
         """An optional typed field: absent or null is None."""
         node = v.get(key)
         if node is None or (node.kind == "scalar" and node.value is None):
@@ -297,12 +317,13 @@ class _Front(Reader):
             handler = self.text(f["handler"], "'handler'", required=True) or ""
         else:
             self.missing("handler", what, knode, "e.g. handler: my_tools:find_table")
-        kwargs = {}
-        for key, allowed in (("on_interrupt", KEEP_CANCEL), ("on_exit", KEEP_CANCEL), ("deliver", DELIVER)):
-            if key in f:
-                value = self.choice(f[key], f"'{key}'", allowed)
-                if value is not None:
-                    kwargs[key] = value
+        kwargs: _ToolChoices = {}
+        if (on_interrupt := self.opt_choice(f, "on_interrupt", KEEP_CANCEL)) is not None:
+            kwargs["on_interrupt"] = on_interrupt
+        if (on_exit := self.opt_choice(f, "on_exit", KEEP_CANCEL)) is not None:
+            kwargs["on_exit"] = on_exit
+        if (deliver := self.opt_choice(f, "deliver", DELIVER)) is not None:
+            kwargs["deliver"] = deliver
         return Tool(
             name=name,
             handler=handler,
@@ -392,7 +413,7 @@ class _Front(Reader):
         if "type" in f:
             value = self.choice(f["type"], "'type'", STATE_TYPES)
             kind = StateKind(value) if value else kind
-        history = None
+        history: HistoryKind | None = None
         if "history" in f:
             history = self.choice(f["history"], "'history'", HISTORY_KINDS)
         if kind is StateKind.HISTORY and history is None:
@@ -402,9 +423,9 @@ class _Front(Reader):
             if key in f:
                 transitions += self.on(f[key]) if events is None else self.transitions(f[key], (), None)
         timers: list[Timer] = []
-        for key in ("after", "every"):
-            if key in f:
-                timers += self.timers(f[key], key)
+        for timer_kind in TIMER_KINDS:
+            if timer_kind in f:
+                timers += self.timers(f[timer_kind], timer_kind)
         tool_names, tool_spans = self.names_and_spans(f["tools"], "tool name") if "tools" in f else ((), ())
         return State(
             id=name,
@@ -419,7 +440,7 @@ class _Front(Reader):
             tools=tool_names,
             tools_spans=tool_spans,
             description=self.text(f["description"], "'description'") if "description" in f else None,
-            history=history,  # type: ignore[arg-type]
+            history=history,
             default=self.names(f["default"], "default state") if "default" in f else (),
             include=self.text(f["include"], "'include'") if "include" in f else None,
             span=span,
@@ -451,7 +472,7 @@ class _Front(Reader):
                 out.append(Transition(events, targets, guard, actions, internal, self.span(start, item)))
         return out
 
-    def timers(self, node: YNode, kind: str) -> list[Timer]:
+    def timers(self, node: YNode, kind: TimerKind) -> list[Timer]:
         out = []
         for key, k, v in self._entries(node, f"'{kind}'"):
             delay = self.parse_duration(key, k, f"'{kind}'")
@@ -460,7 +481,7 @@ class _Front(Reader):
                 parts = self.transition_parts(item, TIMER_KEYS, f"an '{kind}' timer")
                 if parts is not None and delay is not None:
                     targets, guard, actions, _ = parts
-                    out.append(Timer(kind, delay, targets, guard, actions, self.span(start, item)))  # type: ignore[arg-type]
+                    out.append(Timer(kind, delay, targets, guard, actions, self.span(start, item)))
         return out
 
     def transition_parts(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 from yaml.resolver import BaseResolver
@@ -224,7 +224,7 @@ class _Composer:
         self.count = 0
         self.documents = 0
 
-    def abort(self, code: str, message: str, mark: Any, hint: str | None = None) -> None:
+    def abort(self, code: str, message: str, mark: Any, hint: str | None = None) -> NoReturn:
         self.diags.append(Diagnostic(code, message, Span(self.file, mark.line + 1, mark.column + 1), hint))
         raise _Abort
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import yaml
 from yaml.emitter import Emitter
@@ -42,6 +43,8 @@ from .model import (
     Transition,
 )
 from .yaml_nodes import BOOL, FLOAT, INT, MAP, NULL, SEQ, STR, CoreResolver
+
+T = TypeVar("T")
 
 #: Widest collection written inline; wider ones are written as blocks.
 FLOW_WIDTH = 72
@@ -282,8 +285,8 @@ def _state(s: State) -> MappingNode:
     for kind in ("after", "every"):
         timers = [t for t in s.timers if t.kind == kind]
         if timers:
-            groups = _group(timers, lambda t: format_duration(t.delay))
-            pairs.append((kind, _map([(key, _transitions(ts)) for key, ts in groups])))
+            timer_groups = _group(timers, lambda t: format_duration(t.delay))
+            pairs.append((kind, _map([(key, _transitions(ts)) for key, ts in timer_groups])))
     if s.initial is not None:
         pairs.append(("initial", _s(s.initial)))
     if s.children:
@@ -292,15 +295,15 @@ def _state(s: State) -> MappingNode:
     return _block(node) if s.children else node
 
 
-def _group(items: list, key) -> list[tuple[str, list]]:
+def _group(items: list[T], key: Callable[[T], str]) -> list[tuple[str, list[T]]]:
     """Items grouped under their key, keys in order of first appearance (YAML keys are unique)."""
-    groups: dict[str, list] = {}
+    groups: dict[str, list[T]] = {}
     for item in items:
         groups.setdefault(key(item), []).append(item)
     return list(groups.items())
 
 
-def _transitions(ts: list[Transition | Timer]) -> Node:
+def _transitions(ts: Sequence[Transition | Timer]) -> Node:
     return _transition(ts[0]) if len(ts) == 1 else _seq([_transition(t) for t in ts])
 
 

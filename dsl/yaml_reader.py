@@ -11,13 +11,15 @@ import json
 import math
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from .diagnostics import Diagnostic, did_you_mean
 from .durations import DurationError, parse_duration
 from .model import Expr
 from .source import Span
 from .yaml_nodes import YNode
+
+S = TypeVar("S", bound=str)
 
 try:
     from .expr import literal_source as _literal_source
@@ -230,13 +232,14 @@ class Reader:
             self.error("E007", f"invalid duration for {what}: {e}", node)
             return None
 
-    def choice(self, node: YNode, what: str, allowed: Sequence[str]) -> str | None:
-        """One of ``allowed`` (E008 otherwise)."""
+    def choice(self, node: YNode, what: str, allowed: Sequence[S]) -> S | None:
+        """One of ``allowed`` (E008 otherwise); typed as precisely as ``allowed`` is."""
         value = self.text(node, what, required=True)
         if value is None:
             return None
-        if value in allowed:
-            return value
+        for option in allowed:
+            if option == value:
+                return option
         hint = did_you_mean(value, allowed)
         self.error(
             "E008",
@@ -245,6 +248,10 @@ class Reader:
             hint,
         )
         return None
+
+    def opt_choice(self, fields: dict[str, YNode], key: str, allowed: Sequence[S]) -> S | None:
+        """``choice`` for an optional field: None when ``key`` is absent."""
+        return self.choice(fields[key], f"'{key}'", allowed) if key in fields else None
 
     # ------------------------------------------------------------------ expressions and literals
 
