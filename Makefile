@@ -1,6 +1,6 @@
 # Quick start (see README.md):
 #   make run    set everything up, validate every agent in agents/ and render it into out/
-#   make test   set everything up (with the test extras) and run the whole test suite
+#   make test   set everything up (with the test extras), lint (ruff, mypy) and run the whole test suite
 #
 # Idempotent: system packages are installed only when missing, the virtual environment
 # (.venv) is created once, and pip runs again only when pyproject.toml changes.
@@ -31,11 +31,12 @@ render: setup
 	    $(BIN)/counterpoint render "$$f" -o "$(OUT)/$$name.png"; \
 	done
 
-test: setup-test
+test: setup-test lint
 	$(BIN)/python -m pytest
 
 lint: setup-test
 	$(BIN)/ruff check .
+	$(BIN)/mypy --ignore-missing-imports dsl engine
 
 # ---------------------------------------------------------------- set-up
 
