@@ -405,7 +405,7 @@ class _Builder:
         assert handler_tok is not None
         handler = str(handler_tok) if handler_tok.type == "HANDLER" else self.string(handler_tok)
         settings: dict[str, Any] = {}
-        body = _tree(tree, "tool_body")
+        body = _tree(tree, "tool_body") or _tree(tree, "tool_inline")
         if body is not None:
             once = _Once(self, f"in tool '{name}'")
             for s in body.children:

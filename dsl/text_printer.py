@@ -132,13 +132,17 @@ def _tool(tool: Tool) -> list[str]:
         body.append(f"{tool.on_exit} on exit")
     if tool.deliver != "when_idle":
         body.append(f"deliver {tool.deliver.replace('_', ' ')}")
-    tail = f") = {handler}" + (" {" if body else "")
+    # settings without a description fit the short form on one continuation line
+    inline = bool(body) and tool.description is None and len(INDENT + ", ".join(body)) <= WIDTH
+    tail = f") = {handler}" + (" {" if body and not inline else "")
     one_line = f"tool {tool.name}({', '.join(params)}{tail}"
     if len(one_line) <= WIDTH and "\n" not in one_line:
         lines = [one_line]
     else:
         lines = [f"tool {tool.name}("] + [f"{INDENT}{p}," for p in params] + [tail]
-    if body:
+    if inline:
+        lines.append(INDENT + ", ".join(body))
+    elif body:
         lines += [INDENT + b for b in body] + ["}"]
     return lines
 

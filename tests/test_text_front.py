@@ -696,3 +696,18 @@ def test_language_reference_examples_are_equal_in_both_syntaxes():
         assert from_text == from_yaml, wrapped[1]
         checked += 1
     assert checked >= 4
+
+
+def test_tool_settings_may_follow_the_handler_as_a_list():
+    short, diags = load_text(
+        "agent a\ntool t(x: string) = m:f\n    timeout 60s, cancel on interrupt, deliver when idle\n"
+        "initial s\nstate s { tools t }\n",
+        "a.agent",
+    )
+    braces, _ = load_text(
+        "agent a\ntool t(x: string) = m:f {\n    timeout 60s\n    cancel on interrupt\n    deliver when idle\n}\n"
+        "initial s\nstate s { tools t }\n",
+        "b.agent",
+    )
+    assert diags == [] and short == braces
+    assert short is not None and short.tools[0].timeout == 60.0 and short.tools[0].on_interrupt == "cancel"

@@ -310,3 +310,12 @@ def test_long_transitions_continue_on_the_next_line():
     assert f"    on e [{guard.source}] -> s\n        / say " in text
     assert '    on f / say "z"\n' in text
     assert f"    after 1s [{guard.source}] -> s\n        / say " in text
+
+
+def test_a_tool_without_description_prints_its_settings_after_the_handler():
+    from counterpoint.dsl.model import Agent, State, Tool
+
+    agent = Agent("a", tools=(Tool("t", "m:f", timeout=5.0, deliver="silent"),), initial="s", states=(State("s"),))
+    text = print_text(agent)
+    assert "tool t() = m:f\n    timeout 5s, deliver silent\n" in text
+    assert load_text(text, "x.agent")[0] == agent
