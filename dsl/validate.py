@@ -23,6 +23,7 @@ from .model import (
     Cancel,
     Log,
     Raise,
+    Respond,
     Say,
     Send,
     Set,
@@ -452,6 +453,8 @@ class _Validator:
                 self.exprs.expr(value.source, _span(value.span, span), names, f"value for '{key}'")
         elif isinstance(action, Say | Log):
             self.exprs.template(action.text, span, names, "say" if isinstance(action, Say) else "log")
+        elif isinstance(action, Respond) and action.prompt is not None:
+            self.exprs.template(action.prompt, span, names, "respond")
 
     # ------------------------------------------------------------------ warnings
 

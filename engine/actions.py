@@ -61,8 +61,11 @@ def compile_action(
         text = compile_text(action.text, action.span)
         return lambda run, state: run.effects.append(fx.LogMessage(text(run.env)))
     if isinstance(action, Respond):
-        turn = fx.StartLLMTurn(action.prompt)
-        return lambda run, state: run.effects.append(turn)
+        if action.prompt is None:
+            turn = fx.StartLLMTurn(None)
+            return lambda run, state: run.effects.append(turn)
+        prompt = compile_text(action.prompt, action.span)
+        return lambda run, state: run.effects.append(fx.StartLLMTurn(prompt(run.env)))
     if isinstance(action, Set):
         if action.var not in variables:
             raise CompileError(

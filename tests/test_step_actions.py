@@ -292,3 +292,11 @@ def test_a_guard_failing_on_every_event_does_not_hang():
     s, effects = run(c, ["e"])
     assert s.configuration == ("a",)
     assert any(isinstance(e, fx.LogMessage) and "stopped after" in e.text for e in effects)
+
+
+def test_respond_prompt_interpolates_like_say():
+    from counterpoint.dsl.model import Respond
+
+    c = compile(agent({"a": {"on": {"e": {"do": [Respond("Mention {n} items")]}}}}, variables={"n": "3"}))
+    _, effects = run(c, ["e"])
+    assert of(effects, fx.StartLLMTurn) == [fx.StartLLMTurn("Mention 3 items")]
