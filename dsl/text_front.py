@@ -18,7 +18,6 @@ from itertools import islice
 from typing import Any, Literal
 
 from lark import Token, Tree
-from lark.exceptions import UnexpectedInput
 
 from .diagnostics import Diagnostic, did_you_mean, sort_key
 from .durations import DurationError, parse_duration
@@ -51,7 +50,7 @@ from .model import (
     VoiceSettings,
 )
 from .source import Span
-from .text_parser import blank_comments, expression_error, parser, syntax_error
+from .text_parser import blank_comments, parse_text
 from .validate_expr import error_span
 from .yaml_reader import (
     AGENT_HINT,
@@ -110,8 +109,9 @@ def load_text(text: str, file: str = "<text>") -> tuple[Agent | None, list[Diagn
     As with the YAML front end, the agent is None only when the text is unusable (a syntax
     error, no ``agent NAME``, too large); after other errors (E003, E007, E008, E115) it is
     returned as far as it could be read, so validation can report more. Never raises on bad
-    input: a syntax error is one diagnostic at the first offending token, E011 (worded by the
-    expression parser) when it is inside an expression, else E002.
+    input: a syntax error is a diagnostic at the offending token, E011 (worded by the expression
+    parser) when it is inside an expression, E004 for an unknown statement, else E002; parsing
+    goes on at the next statement, so independent syntax errors are reported together.
     """
     at_start = Span(file, 1, 1)
     if not isinstance(text, str):
@@ -132,11 +132,11 @@ def load_text(text: str, file: str = "<text>") -> tuple[Agent | None, list[Diagn
             )
         ]  # fmt: skip
     try:
-        tree = parser().parse(text)
-    except UnexpectedInput as e:
-        return None, [expression_error(e, text, file) or syntax_error(e, text, file)]
+        tree, syntax = parse_text(text, file)
     except RecursionError:  # pragma: no cover - the LALR parser is iterative
         return None, [Diagnostic("E010", "input too complex (nesting too deep)", at_start)]
+    if tree is None:
+        return None, syntax
     builder = _Builder(text, file)
     try:
         agent = builder.agent(tree)

@@ -84,6 +84,42 @@ CASES = [
         "agent a\nvoice { ¦pitch 1 }\nstate s\n",
     ),
     Case(
+        "unknown_state_key",
+        "E004",
+        "agent: a\nstates:\n  s: {¦promt: Hello}\n",
+        'agent a\nstate s { ¦promt "Hello" }\n',
+    ),
+    Case(
+        "unknown_nested_state_key",
+        "E004",
+        "agent: a\nstates:\n  p:\n    type: parallel\n    states: {r: {¦entyr: {say: hi}}}\n",
+        'agent a\nparallel p { state r { ¦entyr say "hi" } }\n',
+    ),
+    Case(
+        "unknown_state_key_after_transition",
+        "E004",
+        "agent: a\nevents: [e]\nstates:\n  s: {on: {e: s}, ¦promt: Hello}\n",
+        'agent a\nevent e\nstate s { on e -> s\n ¦promt "Hello" }\n',
+    ),
+    Case(
+        "unknown_tool_key",
+        "E004",
+        "agent: a\ntools: {t: {handler: tools_mod:ok, ¦timout: 5s}}\nstates: {s: {tools: [t]}}\n",
+        "agent a\ntool t() = tools_mod:ok { ¦timout 5s }\nstate s { tools t }\n",
+    ),
+    Case(
+        "unknown_tool_key_inline",
+        "E004",
+        "agent: a\ntools: {t: {handler: tools_mod:ok, timeout: 1s, ¦delivr: silent}}\nstates: {s: {tools: [t]}}\n",
+        "agent a\ntool t() = tools_mod:ok timeout 1s, ¦delivr silent\nstate s { tools t }\n",
+    ),
+    Case(
+        "unknown_agent_key",
+        "E004",
+        "agent: a\n¦instruction: Be brief.\nstates: {s: {}}\n",
+        'agent a\n¦instruction "Be brief."\nstate s\n',
+    ),
+    Case(
         "temperature_string",
         "E005",
         "agent: a\nllm: {temperature: ¦hot}\nstates: {s: {}}\n",
@@ -390,6 +426,16 @@ def test_expression_errors_are_worded_alike(case: Case, tmp_path: Path) -> None:
     assert [d.message for d in yaml_diags if d.code == "E011"] == [
         d.message for d in dsl_diags if d.code == "E011"
     ]
+
+
+def test_unknown_keys_are_worded_alike(tmp_path: Path) -> None:
+    """An unknown statement in the DSL is reported as YAML reports an unknown key."""
+    for case in (c for c in CASES if c.id in ("unknown_state_key", "unknown_tool_key", "unknown_agent_key")):
+        yaml_diags, _ = _check(tmp_path, "m.agent.yaml", case.yaml)
+        dsl_diags, _ = _check(tmp_path, "m.agent", case.dsl)
+        assert [(d.message, d.hint) for d in yaml_diags if d.code == "E004"] == [
+            (d.message, d.hint) for d in dsl_diags if d.code == "E004"
+        ]
 
 
 def test_keywords_are_names_in_the_textual_syntax() -> None:
