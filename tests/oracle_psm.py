@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from statemachine.engines.sync import SyncEngine
 from statemachine.io import load
@@ -28,7 +28,8 @@ from counterpoint.dsl.model import Agent, Log, Raise, Set, State, StateKind, Tra
 from counterpoint.engine import Chart, compile, start, step
 from counterpoint.engine.effects import LogMessage
 
-#: Microsteps per event after which the reference is declared to loop (it has no limit itself).
+#: Eventless microsteps plus internal events per macrostep after which both engines are declared
+#: to loop (the reference has no limit itself; ours is lowered to this by limit_our_microsteps).
 LOOP_LIMIT = 50
 
 
@@ -115,14 +116,20 @@ def to_native(model: Agent, chart: Chart) -> dict[str, Any]:
 
 
 def _instrument(engine: SyncEngine, sort_atomic: bool) -> None:
-    """Count microsteps (to stop a livelock) and, if asked, select in document order.
+    """Count work like our loop guard does (to stop a livelock) and, if asked, select in
+    document order.
+
+    Our guard counts eventless microsteps and internal events taken from the queue; the
+    reference counts the same (its first ``select_transitions`` of a ``send`` is the external
+    event: ``send`` starts the count at -1), so both declare a loop at the same point.
 
     python-statemachine 3.2 iterates atomic states in configuration *insertion* order during
     selection (its source says "TODO: sorted by document order"). That changes which of two
     conflicting transitions in parallel regions wins once a region has been re-entered, so
     the harness sorts the configuration first, making it the SCXML reference it is meant to be.
     """
-    select, microstep = engine._select_transitions, engine.microstep
+    select, eventless = engine.select_transitions, engine.select_eventless_transitions
+    select_all = engine._select_transitions
 
     def sorted_select(trigger_data: Any, predicate: Any) -> Any:
         sm = engine.sm
@@ -130,18 +137,28 @@ def _instrument(engine: SyncEngine, sort_atomic: bool) -> None:
         ordered = sorted(config, key=lambda st: st.document_order)
         if config != ordered:
             sm.configuration = OrderedSet(ordered)
-        return select(trigger_data, predicate)
+        return select_all(trigger_data, predicate)
 
-    def counted(transitions: Any, trigger_data: Any) -> Any:
+    def work() -> None:
         engine._oracle_count += 1  # type: ignore[attr-defined]
-        if engine._oracle_count > LOOP_LIMIT:  # type: ignore[attr-defined]
+        if engine._oracle_count >= LOOP_LIMIT:  # type: ignore[attr-defined]
             raise Livelock()
-        return microstep(transitions, trigger_data)
+
+    def counted_select(trigger_data: Any) -> Any:
+        work()
+        return select(trigger_data)
+
+    def counted_eventless(trigger_data: Any) -> Any:
+        found = eventless(trigger_data)
+        if found:
+            work()
+        return found
 
     engine._oracle_count = 0  # type: ignore[attr-defined]
     if sort_atomic:
         engine._select_transitions = sorted_select  # type: ignore[method-assign]
-    engine.microstep = counted  # type: ignore[method-assign]
+    engine.select_transitions = counted_select  # type: ignore[method-assign]
+    engine.select_eventless_transitions = counted_eventless  # type: ignore[method-assign]
 
 
 def _renumber(states: Iterable[Any], chart: Chart) -> None:
@@ -175,7 +192,7 @@ class Reference:
         self.sm = cls()
 
     def send(self, name: str) -> None:
-        self.sm._engine._oracle_count = 0
+        self.sm._engine._oracle_count = -1  # the external event's selection is not counted
         self.sm.send(name)
 
     def configuration(self) -> set[str]:
@@ -193,13 +210,22 @@ def _looped(effects: list[Any]) -> bool:
     return any(isinstance(e, LogMessage) and "microsteps" in e.text for e in effects)
 
 
-def compare(model: Agent, events: Iterable[str], sort_atomic: bool = True) -> int:
+class EventSource(Protocol):
+    """Chooses the next external event from the configuration both engines agree on."""
+
+    def next(self, configuration: tuple[str, ...]) -> str | None: ...
+
+
+def compare(model: Agent, events: Iterable[str] | EventSource, sort_atomic: bool = True) -> int:
     """Run ``events`` through both engines; AssertionError describes the first disagreement.
 
-    Returns how many events were compared (fewer than given when both engines loop: ours
-    stops the macrostep with error.execution, the reference is stopped by the harness).
+    ``events`` is a list of names or an :class:`EventSource` (a generated walk), asked for each
+    event with the current configuration. Returns how many events were compared (fewer than
+    given when both engines loop: ours stops the macrostep with error.execution, the reference
+    is stopped by the harness).
     """
-    events = list(events)
+    source = events if hasattr(events, "next") else None
+    names = iter(()) if source is not None else iter(list(events))  # type: ignore[arg-type]
     chart = compile(model)
     ours, effects = start(chart)
     try:
@@ -209,16 +235,23 @@ def compare(model: Agent, events: Iterable[str], sort_atomic: bool = True) -> in
         return 0
     assert not _looped(effects), "counterpoint loops at start, python-statemachine does not"
     _agree(ref, ours, "start")
-    for i, name in enumerate(events):
+    sent: list[str] = []
+    while not ours.finished or source is None:
+        name = source.next(ours.configuration) if source is not None else next(names, None)
+        if name is None:
+            break
+        i = len(sent)
+        sent.append(name)
+        when = f"event #{i} {name!r} (events {sent})"
         ours, effects = step(chart, ours, name)
         try:
             ref.send(name)
         except Livelock:
-            assert _looped(effects), f"event #{i} {name!r}: python-statemachine loops, counterpoint does not"
+            assert _looped(effects), f"{when}: python-statemachine loops, counterpoint does not"
             return i
-        assert not _looped(effects), f"event #{i} {name!r}: counterpoint loops, python-statemachine does not"
-        _agree(ref, ours, f"event #{i} {name!r}")
-    return len(events)
+        assert not _looped(effects), f"{when}: counterpoint loops, python-statemachine does not"
+        _agree(ref, ours, when)
+    return len(sent)
 
 
 def _agree(ref: Reference, ours: Any, when: str) -> None:

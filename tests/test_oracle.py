@@ -213,9 +213,9 @@ CHUNK = 100
 @pytest.mark.parametrize("first", range(0, 2000, CHUNK))
 def test_generated_charts(first):
     for seed in range(first, first + CHUNK):
-        model, events = generate(RandomChooser(seed))
+        model, walk = generate(RandomChooser(seed))
         try:
-            compare(model, events)
+            compare(model, walk)
         except AssertionError as exc:
             raise AssertionError(f"seed {seed}: {exc}") from None
 
@@ -229,5 +229,5 @@ def test_generated_charts(first):
 )
 @given(st.data())
 def test_generated_charts_hypothesis(data):
-    model, events = generate(DataChooser(data))
-    compare(model, events)
+    model, walk = generate(DataChooser(data))
+    compare(model, walk)
