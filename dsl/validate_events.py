@@ -98,15 +98,26 @@ class EventTable:
                         fields.setdefault(f"agent.{action.id}.{kind}", set()).update(AGENT_EVENT_FIELDS)
                 else:
                     produced.append("agent.*")
-        produced += [name for name in fields if name not in produced]
         self.fields = fields
-        self.produced = produced
+        self.produced = list(dict.fromkeys([*produced, *fields]))  # in order, without repeats
+        self._produced_cache: dict[str, bool] = {}
+        self._fields_cache: dict[tuple[str, ...], set[str] | None] = {}
 
     def is_produced(self, listened: str) -> bool:
-        return any(overlaps(listened, p) for p in self.produced)
+        found = self._produced_cache.get(listened)
+        if found is None:
+            found = self._produced_cache[listened] = any(overlaps(listened, p) for p in self.produced)
+        return found
 
     def data_fields(self, descriptors: Iterable[str]) -> set[str] | None:
         """Data field names the events of a transition may carry; None means "any name"."""
+        key = tuple(descriptors)
+        if key not in self._fields_cache:
+            self._fields_cache[key] = self._data_fields(key)
+        found = self._fields_cache[key]
+        return None if found is None else set(found)
+
+    def _data_fields(self, descriptors: tuple[str, ...]) -> set[str] | None:
         out: set[str] = set()
         for d in descriptors:
             if d.strip().endswith("*"):
