@@ -15,19 +15,12 @@ from typing import Any, TypeVar
 
 from .diagnostics import Diagnostic, did_you_mean
 from .durations import DurationError, parse_duration
+from .expr import literal_source as _literal_source
 from .model import Expr
 from .source import Span
 from .yaml_nodes import YNode
 
 S = TypeVar("S", bound=str)
-
-try:
-    from .expr import literal_source as _literal_source
-except ImportError:  # pragma: no cover - expr.py is written separately
-
-    def _literal_source(value: Any) -> str:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False)
-
 
 # The lexical rules for names (docs/language.md), shared with the textual front end.
 IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -22,6 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from ..dsl.diagnostics import Diagnostic, did_you_mean, sort_key, summary
+from ..dsl.loader import load_file
+from ..dsl.render import RenderError, render
+from ..dsl.schema import json_schema
+from ..dsl.text_printer import print_text
+from ..dsl.validate import check_file, check_paths
+from ..dsl.yaml_printer import print_yaml
+from .scenario import run_paths
 
 if TYPE_CHECKING:  # annotations only: the CLI imports the dsl lazily
     from ..dsl.model import Agent
@@ -138,19 +145,11 @@ def refuse_overwrite(out: str | None, inputs: Sequence[str | os.PathLike[str]]) 
                 )
 
 
-def _missing(feature: str, exc: ImportError) -> Failure:
-    return Failure(f"{feature} is not available in this build of counterpoint ({exc})")
-
-
 # --------------------------------------------------------------------------- loading
 
 
 def check_one(path: str) -> tuple[Agent | None, list[Diagnostic]]:
     """Load, resolve and validate one file (the agent is None when it has errors)."""
-    try:
-        from ..dsl.validate import check_file
-    except ImportError as exc:
-        raise _missing("validation", exc) from exc
     agent, diags = check_file(Path(path))
     return agent, list(diags)
 
@@ -173,10 +172,6 @@ def require_valid(path: str, colour: bool) -> Agent:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    try:
-        from ..dsl.validate import check_paths
-    except ImportError as exc:
-        raise _missing("validation", exc) from exc
     diags, files = check_paths([Path(p) for p in args.paths])
     diags = list(diags)
     if files == 0 and not diags:  # a typo in a folder name must not pass a CI check silently
@@ -232,10 +227,6 @@ def cmd_render(args: argparse.Namespace) -> int:
                     + (f" ({hint})" if hint else "")
                 )
     try:
-        from ..dsl.render import RenderError, render
-    except ImportError as exc:
-        raise _missing("rendering", exc) from exc
-    try:
         data = render(agent, fmt, highlight)
     except RenderError as exc:
         raise Failure(exc.message + (f"\n  hint: {exc.hint}" if exc.hint else "")) from exc
@@ -272,21 +263,11 @@ def cmd_convert(args: argparse.Namespace) -> int:
     target = convert_target(args.file, args.to, args.output)
     refuse_overwrite(args.output, [args.file])
     require_valid(args.file, colour)  # the whole definition, includes resolved, must be valid
-    try:
-        from ..dsl.loader import load_file
-    except ImportError as exc:
-        raise _missing("loading", exc) from exc
     agent, diags = load_file(Path(args.file))  # unresolved: includes stay includes
     if agent is None or any(d.is_error for d in diags):
         print_diagnostics(list(diags), sys.stderr, colour)
         raise Failure(f"cannot read {display_path(args.file)}")
-    try:
-        if target == "yaml":
-            from ..dsl.yaml_printer import print_yaml as printer
-        else:
-            from ..dsl.text_printer import print_text as printer
-    except ImportError as exc:
-        raise _missing(f"printing {target}", exc) from exc
+    printer = print_yaml if target == "yaml" else print_text
     write_output(args.output, printer(agent))
     if args.output not in (None, "-"):
         print(f"wrote {display_path(args.output)}", file=sys.stderr)
@@ -294,10 +275,6 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    try:
-        from ..dsl.schema import json_schema
-    except ImportError as exc:
-        raise _missing("the JSON Schema", exc) from exc
     write_output(args.output, json.dumps(json_schema(), indent=2, ensure_ascii=False))
     if args.output not in (None, "-"):
         print(f"wrote {display_path(args.output)}", file=sys.stderr)
@@ -305,13 +282,6 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    try:
-        from .scenario import run_paths
-    except ImportError as exc:
-        raise Failure(
-            "scenario tests (*.test.yaml) are not supported by this build of counterpoint yet "
-            f"({exc}); run pytest for the Python test suite"
-        ) from exc
     return int(run_paths([str(p) for p in args.paths]))
 
 

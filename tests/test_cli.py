@@ -358,13 +358,9 @@ def test_test_subcommand_delegates(
         seen.append(paths)
         return 1
 
-    try:
-        from counterpoint.engine import scenario
-    except ImportError:
-        code, _, err = run(capsys, "test", "x.test.yaml")
-        assert code == 1 and "not supported" in err
-        return
-    monkeypatch.setattr(scenario, "run_paths", fake_run_paths)
+    from counterpoint.engine import cli
+
+    monkeypatch.setattr(cli, "run_paths", fake_run_paths)
     code, _, _ = run(capsys, "test", "a.test.yaml", "agents")
     assert code == 1 and seen == [["a.test.yaml", "agents"]]
 

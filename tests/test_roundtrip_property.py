@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from model_strategies import agents
 
@@ -25,8 +24,8 @@ def test_yaml_round_trip(agent):
 @SETTINGS
 @given(agents())
 def test_text_round_trip(agent):
-    text_front = pytest.importorskip("counterpoint.dsl.text_front")
-    text_printer = pytest.importorskip("counterpoint.dsl.text_printer")
+    from counterpoint.dsl import text_front as text_front
+    from counterpoint.dsl import text_printer as text_printer
     text = text_printer.print_text(agent)
     loaded, diags = text_front.load_text(text, "printed.agent")
     assert [d for d in diags if d.is_error] == [], text
@@ -36,8 +35,8 @@ def test_text_round_trip(agent):
 @SETTINGS
 @given(agents())
 def test_yaml_to_text_to_yaml(agent):
-    text_front = pytest.importorskip("counterpoint.dsl.text_front")
-    text_printer = pytest.importorskip("counterpoint.dsl.text_printer")
+    from counterpoint.dsl import text_front as text_front
+    from counterpoint.dsl import text_printer as text_printer
     yaml_text = print_yaml(agent)
     from_yaml, _ = load_yaml(yaml_text, "a.agent.yaml")
     from_text, _ = text_front.load_text(text_printer.print_text(from_yaml), "a.agent")

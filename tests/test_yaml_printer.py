@@ -202,7 +202,6 @@ def test_var_inits_print_as_yaml_values() -> None:
 
 
 def test_non_json_var_init_falls_back_to_expression_literal() -> None:
-    pytest.importorskip("counterpoint.dsl.expr")
     agent = Agent("a", variables=(Variable("s", Expr("'Paris'")), Variable("n", Expr("-2"))))
     assert load(print_yaml(agent)).variables == (Variable("s", Expr('"Paris"')), Variable("n", Expr("-2")))
 
