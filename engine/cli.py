@@ -193,15 +193,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def render_format(out: str, explicit: str | None) -> str:
+    """The format to render: ``--format``, else the output's suffix; the two must agree."""
+    suffix = "" if out == "-" else Path(out).suffix.lower().lstrip(".")
+    named = "dot" if suffix == "gv" else suffix if suffix in RENDER_FORMATS else None
     if explicit:
+        if named and named != explicit:
+            raise UsageError(f"--format {explicit} but -o {out} names a {named} file; name the output *.{explicit}")
         return explicit
     if out == "-":
         return "svg"
-    suffix = Path(out).suffix.lower().lstrip(".")
-    if suffix == "gv":
-        return "dot"
-    if suffix in RENDER_FORMATS:
-        return suffix
+    if named:
+        return named
     raise UsageError(
         f"cannot tell the format of '{out}' from its suffix; use .svg, .png, .pdf or .dot, or pass --format"
     )

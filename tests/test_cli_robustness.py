@@ -118,3 +118,14 @@ def test_extra_arguments_are_reported_by_the_subcommand(work: Path, capsys: pyte
     assert code == 2
     assert "usage: counterpoint schema" in err
     assert "counterpoint schema: error: unrecognized arguments: extra" in err
+
+
+def test_render_refuses_a_format_that_contradicts_the_suffix(tmp_path: Path) -> None:
+    from counterpoint.engine.cli import main
+
+    agent = tmp_path / "a.agent.yaml"
+    agent.write_text("agent: a\ninitial: s\nstates: {s: {}}\n")
+    out = tmp_path / "x.pdf"
+    assert main(["render", str(agent), "-o", str(out), "--format", "svg"]) == 2
+    assert not out.exists()
+    assert main(["render", str(agent), "-o", str(tmp_path / "x.svg"), "--format", "svg"]) == 0
