@@ -63,6 +63,7 @@ from .yaml_reader import (
     IDENT_RE,
     PATTERN_HINT,
     PATTERN_RE,
+    value_kind,
 )
 
 __all__ = ["load_text", "MAX_CHARS", "MAX_TOKENS", "MAX_STATE_DEPTH"]
@@ -461,7 +462,7 @@ class _Builder:
             return None
         v, e = found
         if not isinstance(v, list):
-            self.error("E005", f"'enum' must be a list of values, got {_kind_of(v)}", e.span)
+            self.error("E005", f"'enum' must be a list of values, got {value_kind(v)}", e.span)
             return None
         written = parse_expr(e.source)
         assert isinstance(written, ListLit)  # literal() gave a list, so it was written as one
@@ -472,7 +473,7 @@ class _Builder:
             else:
                 where = error_span(e.span, e.source, node.pos if node.pos >= 0 else 0)
                 self.error(
-                    "E005", f"an 'enum' value must be a string, number or boolean, got {_kind_of(x)}", where
+                    "E005", f"an 'enum' value must be a string, number or boolean, got {value_kind(x)}", where
                 )
         return tuple(out)
 
@@ -678,21 +679,6 @@ class _Builder:
         "spawn": _spawn,
         "fork": _spawn,
     }
-
-
-def _kind_of(value: Any) -> str:
-    """How a literal's type is named in messages, as the YAML front end names it."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "a list" if isinstance(value, list) else "a mapping"
 
 
 def _short(text: str, limit: int = 40) -> str:

@@ -37,22 +37,28 @@ EVENT_HINT = "event names are dot-separated parts of letters, digits, '_' and '-
 PATTERN_HINT = "event patterns are event names, optionally ending in '.*', or '*' alone"
 
 
+def value_kind(value: Any) -> str:
+    """How a value's type is named in messages: 'a list', 'an integer', 'null'..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "a list" if isinstance(value, list) else "a mapping"
+
+
 def kind_of(node: YNode) -> str:
-    """How a node's type is named in messages: 'a list', 'an integer', 'null'..."""
+    """How a node's type is named in messages (see :func:`value_kind`)."""
     if node.kind == "map":
         return "a mapping"
     if node.kind == "seq":
         return "a list"
-    v = node.value
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "a boolean"
-    if isinstance(v, int):
-        return "an integer"
-    if isinstance(v, float):
-        return "a number"
-    return "a string"
+    return value_kind(node.value)
 
 
 class Reader:

@@ -8,7 +8,6 @@ tracebacks.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,6 +18,7 @@ import yaml
 from ..dsl.diagnostics import Diagnostic, did_you_mean
 from ..dsl.durations import DurationError, parse_duration
 from ..dsl.source import Span
+from ..dsl.yaml_reader import EVENT_RE, IDENT_RE
 from .scenario_match import KINDS, Matcher, SpecError, parse_matcher, parse_matchers
 
 #: Suffix of scenario files.
@@ -39,8 +39,6 @@ MAX_NODES = 100_000
 #: Deepest nesting of YAML collections accepted (as for agent files).
 MAX_DEPTH = 100
 
-_EVENT_NAME = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
-_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -338,7 +336,7 @@ class _Reader:
                 raise _Bad("E007", str(exc), node) from None
         if kind in ("in", "not_in"):
             states = value if isinstance(value, list) else [value]
-            if not states or not all(isinstance(s, str) and _ID.fullmatch(s) for s in states):
+            if not states or not all(isinstance(s, str) and IDENT_RE.fullmatch(s) for s in states):
                 raise _Bad("E005", f"'{kind}' takes a state id or a list of state ids", node)
             return {"states": tuple(states)}
         if kind == "vars":
@@ -419,7 +417,7 @@ def _event(
 ) -> tuple[str, dict[str, Any], int | None]:
     """A checked ``(event name, data, priority)`` of a ``send`` step."""
     where = where or {}
-    if not isinstance(name, str) or not _EVENT_NAME.fullmatch(name):
+    if not isinstance(name, str) or not EVENT_RE.fullmatch(name):
         raise _Bad("E008", f"'send' needs an event name such as user.said, got {name!r}", node)
     if not isinstance(data, Mapping):
         raise _Bad("E005", "'data' must be a mapping of field names to values", where.get("data", node))
@@ -462,7 +460,7 @@ def _tool_reply(kind: str, value: Any, node: yaml.Node) -> dict[str, Any]:
                 did_you_mean(str(key), allowed) or f"allowed keys: {', '.join(allowed)}",
             )
     tool = value.get("tool")
-    if not isinstance(tool, str) or not _ID.fullmatch(tool):
+    if not isinstance(tool, str) or not IDENT_RE.fullmatch(tool):
         raise _Bad("E006", f"'{kind}' needs 'tool': the name of the tool whose call completes", node)
     call_id = value.get("id")
     if call_id is not None and not isinstance(call_id, str):
