@@ -36,7 +36,11 @@ test: setup-test lint
 
 lint: setup-test
 	$(BIN)/ruff check .
-	$(BIN)/mypy --ignore-missing-imports dsl engine
+	@# mypy sees the folders under their installed names (counterpoint.engine, counterpoint.dsl)
+	@mkdir -p $(VENV)/mypy-path/counterpoint
+	@ln -sfn $(CURDIR)/engine $(VENV)/mypy-path/counterpoint/engine
+	@ln -sfn $(CURDIR)/dsl $(VENV)/mypy-path/counterpoint/dsl
+	MYPYPATH=$(VENV)/mypy-path $(BIN)/mypy --ignore-missing-imports -p counterpoint.engine -p counterpoint.dsl
 
 # ---------------------------------------------------------------- set-up
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .source import NO_SPAN, Span
+from counterpoint.dsl.source import NO_SPAN, Span
 
 
 class Severity(StrEnum):

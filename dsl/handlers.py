@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import Diagnostic, did_you_mean
-from .model import Agent, Tool
-from .source import NO_SPAN, Span
+from counterpoint.dsl.diagnostics import Diagnostic, did_you_mean
+from counterpoint.dsl.model import Agent, Tool
+from counterpoint.dsl.source import NO_SPAN, Span
 
 _SPEC = re.compile(r"([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*):([A-Za-z_][A-Za-z0-9_]*)")
 _PACKAGE_PREFIX = "_counterpoint_agent_"

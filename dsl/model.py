@@ -6,7 +6,7 @@ from the textual syntax. Collections are tuples so models are immutable and hash
 
 Durations are stored as float seconds. Expressions (guards, ``set`` values, call
 arguments, event data) are kept as their source text in :class:`Expr`; they are parsed
-by :mod:`counterpoint.dsl.expr` when validated or compiled, never evaluated by Python.
+by :mod:`counterpoint.dsl.expr.parse` when validated or compiled, never evaluated by Python.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal, TypeAlias
 
-from .source import NO_SPAN, Span
+from counterpoint.dsl.source import NO_SPAN, Span
 
 
 def _span() -> Span:

@@ -5,11 +5,11 @@ The core: ``compile`` (= ``compile_chart``) turns a resolved agent model into a
 ``(Snapshot, effects)``. Effects are the plain data types in :mod:`.effects`.
 """
 
-from . import effects
-from .chart import Chart, ChartTransition, compile_chart
-from .events import DEFAULT_PRIORITY, Event
-from .snapshot import Snapshot
-from .step import MacrostepResult, macrostep, start, step
+from counterpoint.engine.core import effects
+from counterpoint.engine.core.chart import Chart, ChartTransition, compile_chart
+from counterpoint.engine.core.events import DEFAULT_PRIORITY, Event
+from counterpoint.engine.core.snapshot import Snapshot
+from counterpoint.engine.core.step import MacrostepResult, macrostep, start, step
 
 compile = compile_chart  # noqa: A001 - the documented name of the compiler
 

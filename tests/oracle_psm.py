@@ -26,7 +26,7 @@ from statemachine.orderedset import OrderedSet
 
 from counterpoint.dsl.model import Agent, Log, Raise, Set, State, StateKind, Transition
 from counterpoint.engine import Chart, compile, start, step
-from counterpoint.engine.effects import LogMessage
+from counterpoint.engine.core.effects import LogMessage
 
 #: Eventless microsteps plus internal events per macrostep after which both engines are declared
 #: to loop (the reference has no limit itself; ours is lowered to this by limit_our_microsteps).
@@ -267,4 +267,4 @@ def _agree(ref: Reference, ours: Any, when: str) -> None:
 
 def limit_our_microsteps(monkeypatch: Any) -> None:
     """Make our loop guard trip at the same bound as the reference's."""
-    monkeypatch.setattr(importlib.import_module("counterpoint.engine.step"), "MAX_MICROSTEPS", LOOP_LIMIT)
+    monkeypatch.setattr(importlib.import_module("counterpoint.engine.core.step"), "MAX_MICROSTEPS", LOOP_LIMIT)

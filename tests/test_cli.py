@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from counterpoint.engine import cli
+from counterpoint.engine.cli import app as cli
 
 ROOT = Path(__file__).resolve().parent.parent
 AGENTS = ROOT / "agents"
@@ -312,7 +312,7 @@ def test_convert_yaml_to_dsl_and_back(work: Path, capsys: pytest.CaptureFixture[
     code, yaml_text, _ = run(capsys, "convert", "good.agent")  # --to defaults to the other syntax
     assert code == 0
     assert yaml_text.startswith("agent: hello")
-    from counterpoint.dsl.loader import load_file
+    from counterpoint.dsl.files import load_file
 
     assert load_file(work / "good.agent")[0] == load_file(work / "good.agent.yaml")[0]
 
@@ -358,7 +358,7 @@ def test_test_subcommand_delegates(
         seen.append(paths)
         return 1
 
-    from counterpoint.engine import cli
+    from counterpoint.engine.cli import app as cli
 
     monkeypatch.setattr(cli, "run_paths", fake_run_paths)
     code, _, _ = run(capsys, "test", "a.test.yaml", "agents")

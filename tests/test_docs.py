@@ -200,7 +200,7 @@ def _workdir(block: Block, tmp: Path) -> Path:
 
 
 def check_source(text: str, info: str, folder: Path, name: str | None = None) -> list[Diagnostic]:
-    from counterpoint.dsl.validate import check_file
+    from counterpoint.dsl.validate.checks import check_file
 
     path = folder / (name or ("doc.agent.yaml" if info == "yaml" else "doc.agent"))
     path.write_text(text, encoding="utf-8")
@@ -250,8 +250,8 @@ def side_by_side() -> list[tuple[Block, Block]]:
 
 @pytest.mark.parametrize("pair", side_by_side(), ids=lambda p: p[0].id)
 def test_side_by_side_examples_are_the_same_model(pair: tuple[Block, Block]) -> None:
-    from counterpoint.dsl.text_front import load_text
-    from counterpoint.dsl.yaml_front import load_yaml
+    from counterpoint.dsl.text.front import load_text
+    from counterpoint.dsl.yaml.front import load_yaml
 
     a, b = pair
     from_yaml, _ = load_yaml(a.text if is_complete(a) else wrap(a), "doc.agent.yaml")
@@ -321,7 +321,7 @@ def test_console_blocks(block: Block, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("block", blocks_of("sh"), ids=lambda b: b.id)
 def test_shell_commands_parse(block: Block) -> None:
-    from counterpoint.engine.cli import build_parser
+    from counterpoint.engine.cli.app import build_parser
 
     for line in block.text.splitlines():
         line = line.split(" #")[0].strip()

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lark import Lark
 
-from counterpoint.dsl.expr import (
+from counterpoint.dsl.expr.parse import (
     FUNCTIONS,
     GRAMMAR_PATH,
     Binary,

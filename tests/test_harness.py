@@ -9,11 +9,11 @@ import pytest
 import trio
 
 from counterpoint.dsl.diagnostics import DiagnosticError
-from counterpoint.dsl.yaml_front import load_yaml
-from counterpoint.engine import harness as harness_module
-from counterpoint.engine.chart import compile_chart
-from counterpoint.engine.effects import Speak, StartTool
-from counterpoint.engine.harness import Harness, HarnessError, run
+from counterpoint.dsl.yaml.front import load_yaml
+from counterpoint.engine.core.chart import compile_chart
+from counterpoint.engine.core.effects import Speak, StartTool
+from counterpoint.engine.testing import harness as harness_module
+from counterpoint.engine.testing.harness import Harness, HarnessError, run
 
 pytest_plugins = ["pytester"]
 

@@ -11,14 +11,19 @@ import pytest
 import trio
 import trio.testing
 
-from counterpoint.dsl.yaml_front import load_yaml
-from counterpoint.engine.chart import compile_chart
-from counterpoint.engine.effects import Speak, StartTimer
-from counterpoint.engine.events import Event
-from counterpoint.engine.harness import run
-from counterpoint.engine.interpreter import EffectHandler, Interpreter, MacrostepRecord, RecordingHandler
-from counterpoint.engine.queue import EventQueue
-from counterpoint.engine.trace import JsonlTrace, read_trace
+from counterpoint.dsl.yaml.front import load_yaml
+from counterpoint.engine.core.chart import compile_chart
+from counterpoint.engine.core.effects import Speak, StartTimer
+from counterpoint.engine.core.events import Event
+from counterpoint.engine.runtime.interpreter import (
+    EffectHandler,
+    Interpreter,
+    MacrostepRecord,
+    RecordingHandler,
+)
+from counterpoint.engine.runtime.queue import EventQueue
+from counterpoint.engine.runtime.trace import JsonlTrace, read_trace
+from counterpoint.engine.testing.harness import run
 
 
 def chart(text: str):

@@ -36,9 +36,17 @@ def test_only_the_counterpoint_namespace_is_installed(wheel_names: list[str]) ->
 
 
 def test_grammars_and_standard_definitions_ship(wheel_names: list[str]) -> None:
-    for needed in ("counterpoint/dsl/agent.lark", "counterpoint/dsl/expr.lark",
-                   "counterpoint/dsl/std/dialog.agent.yaml", "counterpoint/engine/cli.py"):
+    for needed in ("counterpoint/dsl/text/agent.lark", "counterpoint/dsl/expr/expr.lark",
+                   "counterpoint/dsl/std/dialog.agent.yaml", "counterpoint/engine/cli/app.py"):
         assert needed in wheel_names
+
+
+def test_every_source_module_ships(wheel_names: list[str]) -> None:
+    """pyproject lists the subpackages one by one: a new folder that is not listed fails here."""
+    for top in ("engine", "dsl"):
+        for path in sorted((ROOT / top).rglob("*.py")):
+            name = f"counterpoint/{top}/{path.relative_to(ROOT / top).as_posix()}"
+            assert name in wheel_names, f"{name} is missing from the wheel: list its package in pyproject.toml"
 
 
 def test_console_script_and_pytest_plugin_are_declared(wheel: Path, wheel_names: list[str]) -> None:
@@ -46,4 +54,4 @@ def test_console_script_and_pytest_plugin_are_declared(wheel: Path, wheel_names:
     with zipfile.ZipFile(wheel) as zf:
         text = zf.read(entry).decode()
     assert "counterpoint = counterpoint.engine.cli:main" in text
-    assert "counterpoint = counterpoint.engine.pytest_plugin" in text
+    assert "counterpoint = counterpoint.engine.testing.pytest_plugin" in text

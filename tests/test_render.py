@@ -9,7 +9,6 @@ from pathlib import Path
 import graphviz
 import pytest
 
-from counterpoint.dsl import render as render_mod
 from counterpoint.dsl.model import (
     Agent,
     Call,
@@ -28,8 +27,9 @@ from counterpoint.dsl.model import (
     Tool,
     Transition,
 )
-from counterpoint.dsl.render import RenderError, render, to_dot
-from counterpoint.dsl.render_text import action_text, esc, shorten
+from counterpoint.dsl.render import graphviz as render_mod
+from counterpoint.dsl.render.graphviz import RenderError, render, to_dot
+from counterpoint.dsl.render.labels import action_text, esc, shorten
 
 P = StateKind.PARALLEL
 FINAL = StateKind.FINAL

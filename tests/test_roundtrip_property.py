@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from model_strategies import agents
 
-from counterpoint.dsl.yaml_front import load_yaml
-from counterpoint.dsl.yaml_printer import print_yaml
+from counterpoint.dsl.yaml.front import load_yaml
+from counterpoint.dsl.yaml.printer import print_yaml
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -24,8 +24,8 @@ def test_yaml_round_trip(agent):
 @SETTINGS
 @given(agents())
 def test_text_round_trip(agent):
-    from counterpoint.dsl import text_front as text_front
-    from counterpoint.dsl import text_printer as text_printer
+    from counterpoint.dsl.text import front as text_front
+    from counterpoint.dsl.text import printer as text_printer
     text = text_printer.print_text(agent)
     loaded, diags = text_front.load_text(text, "printed.agent")
     assert [d for d in diags if d.is_error] == [], text
@@ -35,8 +35,8 @@ def test_text_round_trip(agent):
 @SETTINGS
 @given(agents())
 def test_yaml_to_text_to_yaml(agent):
-    from counterpoint.dsl import text_front as text_front
-    from counterpoint.dsl import text_printer as text_printer
+    from counterpoint.dsl.text import front as text_front
+    from counterpoint.dsl.text import printer as text_printer
     yaml_text = print_yaml(agent)
     from_yaml, _ = load_yaml(yaml_text, "a.agent.yaml")
     from_text, _ = text_front.load_text(text_printer.print_text(from_yaml), "a.agent")

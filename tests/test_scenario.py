@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from counterpoint.engine.scenario import FAILED, PASSED, SKIPPED, load_suite, run_paths, run_suite
-from counterpoint.engine.scenario_format import parse_text
+from counterpoint.engine.testing.format import parse_text
+from counterpoint.engine.testing.runner import FAILED, PASSED, SKIPPED, load_suite, run_paths, run_suite
 
 SHOP = """
 agent: shop
@@ -383,20 +383,20 @@ def test_step_errors_have_positions_and_hints():
         "t.test.yaml:6:15: error[E007]: 'soon' is not a duration; write e.g. 500ms, 30s, 1.5s, 2m, 1h or 1m30s",
         "t.test.yaml:8:9: error[E004]: unknown key 'date' in a step\n  hint: did you mean 'data'?",
         "t.test.yaml:9:17: error[E008]: unknown expectation 'sya' (known: " + ", ".join(
-            __import__("counterpoint.engine.scenario_match", fromlist=["KINDS"]).KINDS)
+            __import__("counterpoint.engine.testing.matchers", fromlist=["KINDS"]).KINDS)
         + ")\n  hint: did you mean 'say'?",
         "t.test.yaml:10:14: error[E008]: 'say' is not a valid regular expression: missing ), unterminated "
         "subpattern at position 0\n  hint: escape special characters such as ? ( ) [ ] with a backslash, "
         "or use re.escape",
         "t.test.yaml:11:13: error[E005]: 'in' takes a state id or a list of state ids",
         "t.test.yaml:12:9: error[E008]: a step has exactly one of " + ", ".join(
-            __import__("counterpoint.engine.scenario_format", fromlist=["STEP_KEYS"]).STEP_KEYS)
+            __import__("counterpoint.engine.testing.format", fromlist=["STEP_KEYS"]).STEP_KEYS)
         + "; this one has several step kinds (send, wait)\n  hint: write each step as its own list item ('- ...')",
         "t.test.yaml:14:9: error[E005]: a step must be a mapping such as '- send: user.said' or '- wait: 30s'\n"
         "  hint: steps: " + ", ".join(
-            __import__("counterpoint.engine.scenario_format", fromlist=["STEP_KEYS"]).STEP_KEYS),
+            __import__("counterpoint.engine.testing.format", fromlist=["STEP_KEYS"]).STEP_KEYS),
         "t.test.yaml:15:17: error[E006]: 'expect' needs at least one expectation\n  hint: known expectations: "
-        + ", ".join(__import__("counterpoint.engine.scenario_match", fromlist=["KINDS"]).KINDS),
+        + ", ".join(__import__("counterpoint.engine.testing.matchers", fromlist=["KINDS"]).KINDS),
     ]
 
 

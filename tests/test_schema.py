@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from model_strategies import agents
 
-from counterpoint.dsl.schema import json_schema
-from counterpoint.dsl.yaml_front import load_yaml
-from counterpoint.dsl.yaml_nodes import compose, to_python
-from counterpoint.dsl.yaml_printer import print_yaml
+from counterpoint.dsl.yaml.front import load_yaml
+from counterpoint.dsl.yaml.nodes import compose, to_python
+from counterpoint.dsl.yaml.printer import print_yaml
+from counterpoint.dsl.yaml.schema import json_schema
 
 VALIDATOR = jsonschema.Draft202012Validator(json_schema())
 

@@ -38,8 +38,8 @@ from counterpoint.dsl.model import (
     VoiceSettings,
 )
 from counterpoint.dsl.source import Span
-from counterpoint.dsl.text_front import MAX_STATE_DEPTH, load_text
-from counterpoint.dsl.text_parser import MAX_SYNTAX_ERRORS
+from counterpoint.dsl.text.front import MAX_STATE_DEPTH, load_text
+from counterpoint.dsl.text.parser import MAX_SYNTAX_ERRORS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "language.md"
 
@@ -809,7 +809,7 @@ def _wrap(yaml_text: str, dsl_text: str) -> tuple[str, str] | None:
 
 
 def test_language_reference_examples_are_equal_in_both_syntaxes():
-    from counterpoint.dsl import yaml_front as yaml_front
+    from counterpoint.dsl.yaml import front as yaml_front
     pairs = _fence_pairs(DOCS.read_text(encoding="utf-8"))
     checked = 0
     for yaml_text, dsl_text in pairs:

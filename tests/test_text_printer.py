@@ -24,8 +24,8 @@ from counterpoint.dsl.model import (
     Variable,
     VoiceSettings,
 )
-from counterpoint.dsl.text_front import load_text
-from counterpoint.dsl.text_printer import print_text, quote
+from counterpoint.dsl.text.front import load_text
+from counterpoint.dsl.text.printer import print_text, quote
 
 CONCIERGE = """\
 agent concierge

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from model_strategies import NAMES, agents
 
 from counterpoint.dsl.diagnostics import Diagnostic, DiagnosticError
-from counterpoint.dsl.expr import ExprError, free_names, parse_expr, parse_template
+from counterpoint.dsl.expr.parse import ExprError, free_names, parse_expr, parse_template
 from counterpoint.dsl.model import (
     Agent,
     Call,
@@ -35,8 +35,8 @@ from counterpoint.dsl.model import (
     Variable,
     walk_states,
 )
-from counterpoint.dsl.validate import check_file, validate
-from counterpoint.engine.chart import compile_chart
+from counterpoint.dsl.validate.checks import check_file, validate
+from counterpoint.engine.core.chart import compile_chart
 
 
 def load(tmp_path: Path, name: str, text: str) -> tuple[Agent, list[Diagnostic]]:

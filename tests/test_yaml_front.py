@@ -35,8 +35,8 @@ from counterpoint.dsl.model import (
     VoiceSettings,
 )
 from counterpoint.dsl.source import Span
-from counterpoint.dsl.yaml_front import load_yaml
-from counterpoint.dsl.yaml_nodes import MAX_NODES
+from counterpoint.dsl.yaml.front import load_yaml
+from counterpoint.dsl.yaml.nodes import MAX_NODES
 
 
 def load(text: str) -> Agent:

@@ -1,0 +1,130 @@
+"""Which events a chart can see, and which data fields each carries.
+
+Used by validation for W202 (listening for an event nothing produces) and for E107 (the
+names an expression on a transition may use include its event's data fields).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from counterpoint.dsl.model import Agent, Raise, Send, Spawn, StateKind, walk_states
+from counterpoint.dsl.validate.walk import all_actions
+
+#: Events the runtime produces on its own, with their data fields (docs/language.md). The core
+#: raises ``error.execution`` with ``error``; the interpreter adds ``effect`` (the failed effect's
+#: type) when an effect handler fails. ``done.state.<id>`` carries no data.
+RUNTIME_EVENTS: dict[str, frozenset[str]] = {
+    "user.speech.started": frozenset(),
+    "user.speech.stopped": frozenset(),
+    "user.said": frozenset({"text"}),
+    "agent.speech.started": frozenset({"text"}),
+    "agent.said": frozenset({"text", "interrupted"}),
+    "llm.started": frozenset(),
+    "llm.done": frozenset({"text"}),
+    "llm.error": frozenset({"error"}),
+    "error.execution": frozenset({"error", "effect"}),
+}
+
+TOOL_EVENTS: dict[str, frozenset[str]] = {
+    "started": frozenset({"call_id", "args"}),
+    "progress": frozenset({"call_id", "progress", "message"}),
+    "done": frozenset({"call_id", "result"}),
+    "error": frozenset({"call_id", "error"}),
+    "timeout": frozenset({"call_id"}),
+    "cancelled": frozenset({"call_id"}),
+}
+
+AGENT_EVENT_FIELDS = frozenset({"result", "error"})
+
+
+def _tokens(pattern: str) -> tuple[list[str], bool]:
+    """Segments of an event pattern and whether it is open-ended (``x.*``, ``*``, ``x``)."""
+    p = pattern.strip()
+    if p in ("*", ""):
+        return [], True
+    if p.endswith(".*"):
+        p = p[:-2]
+    elif p.endswith("*"):
+        p = p[:-1].rstrip(".")
+    return [t for t in p.split(".") if t], True
+
+
+def matches(descriptor: str, event: str) -> bool:
+    """SCXML matching: ``descriptor`` matches ``event`` by dotted prefix (``*`` matches all)."""
+    d, _ = _tokens(descriptor)
+    e = event.split(".")
+    return len(e) >= len(d) and all(a == b or a == "*" for a, b in zip(d, e, strict=False))
+
+
+def overlaps(listened: str, produced: str) -> bool:
+    """Whether some event name produced by ``produced`` (a pattern) can match ``listened``.
+
+    Both sides may contain ``*`` segments; a trailing ``*`` on the produced side stands for
+    any continuation.
+    """
+    lt, _ = _tokens(listened)
+    raw = produced.strip()
+    open_end = raw == "*" or raw.endswith("*")
+    pt, _ = _tokens(produced)
+    if len(pt) < len(lt) and not open_end:
+        return False
+    return all(a == b or a == "*" or b == "*" for a, b in zip(lt, pt, strict=False))
+
+
+class EventTable:
+    """Produced event patterns and known data fields for one (resolved) agent."""
+
+    def __init__(self, agent: Agent):
+        fields: dict[str, set[str]] = {k: set(v) for k, v in RUNTIME_EVENTS.items()}
+        produced: list[str] = [*RUNTIME_EVENTS, "error.*"]
+        for tool in agent.tools:
+            for kind, names in TOOL_EVENTS.items():
+                fields.setdefault(f"tool.{tool.name}.{kind}", set()).update(names)
+        for decl in agent.events:
+            fields.setdefault(decl.name, set()).update(decl.fields)
+            produced.append(decl.name)
+        for state in walk_states(agent.states):
+            if state.children and state.kind in (StateKind.STATE, StateKind.PARALLEL):
+                fields.setdefault(f"done.state.{state.id}", set())
+                produced.append(f"done.state.{state.id}")
+        for action in all_actions(agent):
+            if isinstance(action, Raise | Send):
+                fields.setdefault(action.event, set()).update(k for k, _ in action.data)
+                produced.append(action.event)
+            elif isinstance(action, Spawn):
+                if action.id:
+                    for kind in ("done", "error"):
+                        fields.setdefault(f"agent.{action.id}.{kind}", set()).update(AGENT_EVENT_FIELDS)
+                else:
+                    produced.append("agent.*")
+        self.fields = fields
+        self.produced = list(dict.fromkeys([*produced, *fields]))  # in order, without repeats
+        self._produced_cache: dict[str, bool] = {}
+        self._fields_cache: dict[tuple[str, ...], set[str] | None] = {}
+
+    def is_produced(self, listened: str) -> bool:
+        found = self._produced_cache.get(listened)
+        if found is None:
+            found = self._produced_cache[listened] = any(overlaps(listened, p) for p in self.produced)
+        return found
+
+    def data_fields(self, descriptors: Iterable[str]) -> set[str] | None:
+        """Data field names the events of a transition may carry; None means "any name"."""
+        key = tuple(descriptors)
+        if key not in self._fields_cache:
+            self._fields_cache[key] = self._data_fields(key)
+        found = self._fields_cache[key]
+        return None if found is None else set(found)
+
+    def _data_fields(self, descriptors: tuple[str, ...]) -> set[str] | None:
+        out: set[str] = set()
+        for d in descriptors:
+            if d.strip().endswith("*"):
+                return None
+            known = [name for name in self.fields if matches(d, name)]
+            if not known:
+                return None
+            for name in known:
+                out |= self.fields[name]
+        return out

@@ -1,0 +1,128 @@
+"""Checking expressions: syntax (E011), names (E107), functions (E116), ``In('id')`` (E101)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from counterpoint.dsl.diagnostics import Diagnostic, did_you_mean
+from counterpoint.dsl.expr.ast import Call, Literal, Name, Node, walk
+from counterpoint.dsl.expr.parse import (
+    FUNCTIONS,
+    ExprError,
+    called_functions,
+    free_names,
+    parse_expr,
+    parse_template,
+)
+from counterpoint.dsl.source import Span
+
+
+def error_span(span: Span, source: str, offset: int) -> Span:
+    """Where ``offset`` (0-based, into ``source``) is in the file, when that can be known.
+
+    Exact for expressions written on one line (the usual case); for multi-line text the
+    line is advanced by the newlines before the offset.
+    """
+    if span.line <= 0:
+        return span
+    offset = max(0, min(offset, len(source)))
+    before = source[:offset]
+    newlines = before.count("\n")
+    if newlines == 0:
+        if span.end_line and span.end_line != span.line:
+            return span
+        return Span(span.file, span.line, span.col + offset)
+    return Span(span.file, span.line + newlines, offset - before.rfind("\n"))
+
+
+def _first_pos(node: Node, kind: type[Name | Call], name: str) -> int:
+    """Offset of the first ``kind`` node (a Name or a Call) named ``name``; -1 if none."""
+    for n in walk(node):
+        if isinstance(n, kind) and (n.name if isinstance(n, Name) else n.func) == name:
+            return n.pos
+    return -1
+
+
+def in_state_ids(node: Node) -> Iterator[tuple[str, int]]:
+    """The literal state ids of ``In('id')`` calls in ``node``, with their offsets."""
+    for n in walk(node):
+        if isinstance(n, Call) and n.func == "In" and n.args and isinstance(n.args[0], Literal):
+            value = n.args[0].value
+            if isinstance(value, str):
+                yield value, n.args[0].pos
+
+
+class ExprChecker:
+    """Parses and checks expressions against the names and state ids in scope."""
+
+    def __init__(self, diags: list[Diagnostic], state_ids: set[str]):
+        self.diags = diags
+        self.state_ids = state_ids
+
+    def expr(self, source: str, span: Span, names: set[str] | None, what: str = "expression") -> Node | None:
+        """Parse and check one expression; ``names`` None accepts any name."""
+        try:
+            node = parse_expr(source, span)
+        except ExprError as err:
+            self.diags.append(
+                Diagnostic("E011", f"invalid {what}: {err.message}", error_span(span, source, err.col_offset))
+            )
+            return None
+        except RecursionError:
+            self.diags.append(Diagnostic("E010", f"{what} too complex (nesting too deep)", span))
+            return None
+        self.check_node(node, names, lambda pos: error_span(span, source, pos) if pos >= 0 else span)
+        return node
+
+    def template(self, text: str, span: Span, names: set[str] | None, what: str) -> None:
+        """Check every ``{expr}`` in a say/log text (reported at the action)."""
+        try:
+            parts = parse_template(text)
+        except ExprError as err:
+            self.diags.append(
+                Diagnostic(
+                    "E011",
+                    f"invalid expression in {what} text: {err.message}",
+                    span,
+                    "write {{ and }} for literal braces",
+                )
+            )
+            return
+        except RecursionError:
+            self.diags.append(Diagnostic("E010", f"{what} text too complex (nesting too deep)", span))
+            return
+        for part in parts:
+            if not isinstance(part, str):
+                self.check_node(part, names, lambda pos: span)
+
+    def check_node(self, node: Node, names: set[str] | None, where: Callable[[int], Span]) -> None:
+        """E107 for names not in ``names`` (None: any), E116 for unknown functions, E101 for In()."""
+        if names is not None:
+            for name in sorted(free_names(node) - names):
+                self.diags.append(
+                    Diagnostic(
+                        "E107",
+                        f"unknown name '{name}' in expression",
+                        where(_first_pos(node, Name, name)),
+                        did_you_mean(name, names) or "declare it under vars: or use a field of the event",
+                    )
+                )
+        for fn in sorted(called_functions(node) - set(FUNCTIONS)):
+            self.diags.append(
+                Diagnostic(
+                    "E116",
+                    f"unknown function '{fn}' in expression",
+                    where(_first_pos(node, Call, fn)),
+                    did_you_mean(fn, FUNCTIONS) or f"available: {', '.join(sorted(FUNCTIONS))}",
+                )
+            )
+        for sid, pos in in_state_ids(node):
+            if sid not in self.state_ids:
+                self.diags.append(
+                    Diagnostic(
+                        "E101",
+                        f"In('{sid}') names an unknown state",
+                        where(pos),
+                        did_you_mean(sid, self.state_ids),
+                    )
+                )

@@ -1,0 +1,5 @@
+"""The ``counterpoint`` command line: one module per command, wired together in :mod:`.main`."""
+
+from counterpoint.engine.cli.app import main, run
+
+__all__ = ["main", "run"]

@@ -1,0 +1,696 @@
+"""Compiling a resolved agent into a :class:`Chart`: the immutable tables the pure core runs on.
+
+States become integer indexes in document order (pre-order), index 0 being the agent itself,
+an implicit compound state whose children are the top-level states. Because the order is
+pre-order, the descendants of state ``s`` are exactly the indexes ``s < i < end[s]``: "is a
+descendant", exit sets and "active states under the domain" are interval tests on a sorted
+configuration, whatever the size of the chart.
+
+Everything that does not depend on the configuration is computed here once: parents,
+ancestor tuples, depth, kinds, initial children, per-state transition lists in document
+order (timer transitions after event transitions, eventless ones apart), each transition's
+domain (least common compound ancestor) and, unless it targets a history state, its whole
+entry set. What depends on the configuration is memoised lazily by :mod:`.plan`, keyed by
+immutable inputs, so stepping stays pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from counterpoint.dsl.diagnostics import Diagnostic, DiagnosticError
+from counterpoint.dsl.model import Agent, State, StateKind, Timer, Tool, Transition
+from counterpoint.dsl.source import Span
+from counterpoint.dsl.validate.checks import validate
+from counterpoint.engine.core.actions import Op, compile_actions
+from counterpoint.engine.core.events import DEFAULT_PRIORITY
+from counterpoint.engine.core.exprs import Compiled, CompileError, compile_guard, constant_value
+
+if TYPE_CHECKING:
+    from counterpoint.engine.core.plan import ConfigInfo
+
+ROOT = 0
+
+# state kinds
+ATOMIC, COMPOUND, PARALLEL, FINAL, HISTORY = range(5)
+KIND_NAMES = ("atomic", "compound", "parallel", "final", "history")
+
+#: Marks a transition whose domain depends on recorded history (computed when taken).
+DYNAMIC = -2
+#: Domain of a targetless transition: it exits and enters nothing.
+NO_DOMAIN = -1
+
+
+# --------------------------------------------------------------------------- event names
+
+
+def event_pattern(pattern: str) -> tuple[str, ...] | None:
+    """The segments a pattern requires, or None when it matches every event.
+
+    ``user``, ``user.*`` and ``user*`` all require the segment ``user`` (SCXML prefix
+    matching on whole segments); a ``*`` segment inside a pattern matches any one segment.
+    """
+    p = pattern.strip()
+    if p.endswith(".*"):
+        p = p[:-2]
+    elif p.endswith("*"):
+        p = p[:-1].rstrip(".")
+    segments = tuple(s for s in p.split(".") if s)
+    return segments or None
+
+
+def pattern_matches(segments: tuple[str, ...] | None, name: str) -> bool:
+    if segments is None:
+        return True
+    parts = name.split(".")
+    if len(parts) < len(segments):
+        return False
+    return all(a == b or a == "*" for a, b in zip(segments, parts, strict=False))
+
+
+def matches(pattern: str, name: str) -> bool:
+    """Whether the event pattern ``pattern`` matches the event name ``name``."""
+    return pattern_matches(event_pattern(pattern), name)
+
+
+def priority(patterns: tuple[tuple[tuple[str, ...] | None, int], ...], name: str) -> int:
+    """The level of the most specific matching pattern (more segments wins, then the first)."""
+    best, level = -1, DEFAULT_PRIORITY
+    for segments, lv in patterns:
+        n = 0 if segments is None else len(segments)
+        if n > best and pattern_matches(segments, name):
+            best, level = n, lv
+    return level
+
+
+# --------------------------------------------------------------------------- compiled pieces
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ChartTransition:
+    """A compiled transition. The first fields describe it (for listeners and traces).
+
+    ``domain`` is the state whose descendants it exits and enters (NO_DOMAIN when
+    targetless, DYNAMIC when it depends on history); ``entry`` the states it enters in
+    document order, or None when that depends on history.
+    """
+
+    index: int
+    source: str
+    targets: tuple[str, ...]
+    events: tuple[str, ...]
+    guard: str | None
+    internal: bool
+    timer: str | None
+    span: Span
+    src: int
+    tgts: tuple[int, ...]
+    test: Compiled | None
+    ops: tuple[Op, ...]
+    patterns: tuple[tuple[str, ...] | None, ...]
+    domain: int
+    entry: tuple[int, ...] | None
+
+    @property
+    def event(self) -> str | None:
+        return " ".join(self.events) if self.events else None
+
+    def __repr__(self) -> str:
+        on = " ".join(self.events) if self.events else "(eventless)"
+        return f"<transition #{self.index} {self.source} on {on} -> {', '.join(self.targets) or '(none)'}>"
+
+
+@dataclass(frozen=True, slots=True)
+class TimerSpec:
+    """A timer of a state: ``key`` and ``event`` are the same reserved name, never a user event."""
+
+    key: str
+    event: str
+    delay: float
+    repeat: bool
+    state: int
+
+
+# --------------------------------------------------------------------------- the chart
+
+
+class Chart:
+    """An agent compiled for the pure core. Treat it as immutable: only memo tables change.
+
+    Public lookups: :attr:`name`, :attr:`agent`, :attr:`ids` (``ids[0]`` is the agent),
+    :meth:`index`, :meth:`state`, :meth:`parent_of`, :meth:`ancestors_of`, :meth:`kind_of`,
+    :attr:`transitions`, :attr:`timers`, :meth:`priority_of`, :meth:`matches`.
+    """
+
+    __slots__ = (
+        "name", "agent", "ids", "_index", "models", "parent", "children", "history_children", "kind",
+        "atomic", "end", "depth", "ancestors", "initial", "history_deep", "history_default",
+        "transitions", "event_transitions", "eventless", "has_eventless", "entry_ops", "exit_ops",
+        "timers", "timer_of_event", "initial_entry", "initial_variables", "variable_names", "tools",
+        "cancel_on_exit", "_priorities", "_priority_cache", "_chains", "_configs",
+        "_by_ids", "__weakref__",
+    )  # fmt: skip
+
+    # Per-state tables are tuples indexed by state index (0 is the agent itself).
+    name: str
+    agent: Agent
+    ids: tuple[str, ...]
+    _index: dict[str, int]
+    models: tuple[State, ...]
+    parent: tuple[int, ...]
+    children: tuple[tuple[int, ...], ...]
+    history_children: tuple[tuple[int, ...], ...]
+    kind: tuple[int, ...]
+    atomic: tuple[bool, ...]
+    end: tuple[int, ...]
+    depth: tuple[int, ...]
+    ancestors: tuple[tuple[int, ...], ...]
+    initial: tuple[int, ...]
+    history_deep: tuple[bool, ...]
+    history_default: tuple[tuple[int, ...], ...]
+    transitions: tuple[ChartTransition, ...]
+    event_transitions: tuple[tuple[ChartTransition, ...], ...]
+    eventless: tuple[tuple[ChartTransition, ...], ...]
+    has_eventless: tuple[bool, ...]
+    entry_ops: tuple[tuple[Op, ...], ...]
+    exit_ops: tuple[tuple[Op, ...], ...]
+    timers: tuple[tuple[TimerSpec, ...], ...]
+    timer_of_event: dict[str, int]
+    initial_entry: tuple[int, ...]
+    initial_variables: dict[str, Any]
+    variable_names: frozenset[str]
+    tools: dict[str, Tool]
+    cancel_on_exit: frozenset[str]
+    _priorities: tuple[tuple[tuple[str, ...] | None, int], ...]
+    _priority_cache: dict[str, int]
+    _chains: dict[str | None, dict[int, tuple[ChartTransition, ...]]]
+    _configs: dict[tuple[int, ...], ConfigInfo]
+    _by_ids: dict[tuple[str, ...], ConfigInfo]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Chart is immutable")
+
+    def _init(self, **fields: Any) -> None:
+        for key, value in fields.items():
+            object.__setattr__(self, key, value)
+
+    # ---------------------------------------------------------------- lookups
+
+    def index(self, state_id: str) -> int:
+        """The index of a state id; raises KeyError for unknown ids."""
+        return self._index[state_id]
+
+    def has_state(self, state_id: str) -> bool:
+        return state_id in self._index
+
+    def state(self, state_id: str) -> State:
+        """The model node of a state (prompt, tools, description...)."""
+        return self.models[self._index[state_id]]
+
+    def parent_of(self, state_id: str) -> str | None:
+        p = self.parent[self._index[state_id]]
+        return None if p <= ROOT else self.ids[p]
+
+    def ancestors_of(self, state_id: str) -> tuple[str, ...]:
+        """Proper ancestors, nearest first, without the agent itself."""
+        return tuple(self.ids[a] for a in self.ancestors[self._index[state_id]] if a != ROOT)
+
+    def kind_of(self, state_id: str) -> str:
+        return KIND_NAMES[self.kind[self._index[state_id]]]
+
+    @property
+    def state_ids(self) -> tuple[str, ...]:
+        """Every state id in document order (the agent itself excluded)."""
+        return self.ids[1:]
+
+    def is_descendant(self, a: int, b: int) -> bool:
+        return b < a < self.end[b]
+
+    def matches(self, pattern: str, name: str) -> bool:
+        return matches(pattern, name)
+
+    def priority_of(self, name: str) -> int:
+        """Queue priority of events named ``name``: the most specific ``priorities`` pattern
+        that matches (more segments wins, then declaration order), else DEFAULT_PRIORITY."""
+        cached = self._priority_cache.get(name)
+        if cached is None:
+            cached = priority(self._priorities, name)
+            if len(self._priority_cache) < 10_000:
+                self._priority_cache[name] = cached
+        return cached
+
+    # ---------------------------------------------------------------- dispatch support
+
+    def chain(self, leaf: int, name: str | None) -> tuple[ChartTransition, ...]:
+        """Transitions that may answer ``name`` (None: eventless ones) for atomic ``leaf``, in
+        selection order: the leaf's own first, then each ancestor's, each in document order."""
+        per_name = self._chains.get(name)
+        if per_name is None:
+            per_name = {}
+            if len(self._chains) < 10_000:
+                self._chains[name] = per_name
+        found = per_name.get(leaf)
+        if found is None:
+            timer = self.timer_of_event.get(name) if name is not None else None
+            out: list[ChartTransition] = []
+            for s in (leaf, *self.ancestors[leaf]):
+                if name is None:
+                    out.extend(self.eventless[s])
+                elif timer is not None:
+                    out.extend(t for t in self.event_transitions[s] if t.timer == name)
+                else:
+                    out.extend(
+                        t
+                        for t in self.event_transitions[s]
+                        if t.timer is None and any(pattern_matches(p, name) for p in t.patterns)
+                    )
+            found = per_name[leaf] = tuple(out)
+        return found
+
+    def effective_targets(
+        self, t: ChartTransition, history: Callable[[int], tuple[int, ...] | None]
+    ) -> tuple[int, ...]:
+        out: list[int] = []
+        for s in t.tgts:
+            if self.kind[s] == HISTORY:
+                recorded = history(s)
+                out.extend(recorded if recorded is not None else self.history_default[s])
+            else:
+                out.append(s)
+        return tuple(out)
+
+    def domain_of(self, t: ChartTransition, history: Callable[[int], tuple[int, ...] | None]) -> int:
+        """SCXML getTransitionDomain; only history targets make it depend on anything."""
+        if t.domain != DYNAMIC:
+            return t.domain
+        return _domain(self, t.src, self.effective_targets(t, history), t.internal)
+
+    def entry_set(
+        self,
+        transitions: tuple[ChartTransition, ...] | list[ChartTransition],
+        history: Callable[[int], tuple[int, ...] | None],
+    ) -> set[int]:
+        """SCXML computeEntrySet for ``transitions`` given recorded history."""
+        enter: set[int] = set()
+        for t in transitions:
+            if not t.tgts:
+                continue
+            if t.entry is not None:
+                enter.update(t.entry)
+                continue
+            for s in t.tgts:
+                _add_descendants(self, s, enter, history)
+            domain = self.domain_of(t, history)
+            for s in self.effective_targets(t, history):
+                _add_ancestors(self, s, domain, enter, history)
+        return enter
+
+    def __repr__(self) -> str:
+        return f"<Chart {self.name!r}: {len(self.ids) - 1} states, {len(self.transitions)} transitions>"
+
+
+# --------------------------------------------------------------------------- SCXML helpers over indexes
+
+
+def _no_history(h: int) -> None:
+    return None
+
+
+def _domain(chart: Chart, src: int, targets: tuple[int, ...], internal: bool) -> int:
+    if not targets:
+        return NO_DOMAIN
+    end = chart.end
+    if internal and chart.kind[src] == COMPOUND and all(src < s < end[src] for s in targets):
+        return src
+    for anc in chart.ancestors[src]:
+        if chart.kind[anc] == COMPOUND and all(anc < s < end[anc] for s in targets):
+            return anc
+    return ROOT  # unreachable: ROOT is compound and contains every state
+
+
+def _add_descendants(chart: Chart, s: int, enter: set[int], history: Callable[[int], Any]) -> None:
+    kind = chart.kind[s]
+    if kind == HISTORY:
+        recorded = history(s)
+        states = recorded if recorded is not None else chart.history_default[s]
+        for x in states:
+            _add_descendants(chart, x, enter, history)
+        for x in states:
+            _add_ancestors(chart, x, chart.parent[s], enter, history)
+        return
+    enter.add(s)
+    if kind == COMPOUND:
+        _add_descendants(chart, chart.initial[s], enter, history)
+    elif kind == PARALLEL:
+        _add_regions(chart, s, enter, history)
+
+
+def _add_regions(chart: Chart, s: int, enter: set[int], history: Callable[[int], Any]) -> None:
+    end = chart.end
+    for child in chart.children[s]:
+        if not any(child < e < end[child] for e in enter):
+            _add_descendants(chart, child, enter, history)
+
+
+def _add_ancestors(chart: Chart, s: int, stop: int, enter: set[int], history: Callable[[int], Any]) -> None:
+    for anc in chart.ancestors[s]:
+        if anc in (stop, ROOT):
+            break
+        enter.add(anc)
+        if chart.kind[anc] == PARALLEL:
+            _add_regions(chart, anc, enter, history)
+
+
+# --------------------------------------------------------------------------- compiling
+
+
+def compile_chart(agent: Agent) -> Chart:
+    """Compile a resolved agent (includes merged). Raises DiagnosticError when it is not sound.
+
+    Soundness is validation's business: the errors :func:`counterpoint.dsl.validate.checks.validate`
+    reports (handlers are not imported here) are exactly what makes compiling fail, so
+    ``counterpoint validate`` and the runtime never disagree. The compiler itself only turns
+    expressions and actions into closures; failures there are diagnostics too, as a safety net.
+    """
+    errors = validation_errors(agent)
+    if errors:
+        raise DiagnosticError(errors)
+    return _Compiler(agent).run()
+
+
+def validation_errors(agent: Agent) -> list[Diagnostic]:
+    """The errors validation reports for ``agent``, without importing tool handlers."""
+    base = Path(agent.span.file).parent if agent.span.line > 0 else Path(".")
+    try:
+        diags = validate(agent, base, check_handlers=False)
+    except RecursionError:
+        return [Diagnostic("E010", "input too complex (nesting too deep)", agent.span)]
+    return [d for d in diags if d.is_error]
+
+
+class _Compiler:
+    """Builds the tables of an agent that validation has accepted (its invariants hold)."""
+
+    def __init__(self, agent: Agent):
+        self.agent = agent
+        self.errors: list[Diagnostic] = []
+
+    def fail_if_errors(self) -> None:
+        if self.errors:
+            raise DiagnosticError(self.errors)
+
+    def run(self) -> Chart:
+        self._tree()
+        self._structure()
+        self._declarations()
+        self._transitions()
+        self.fail_if_errors()
+        return self._build()
+
+    # ---------------------------------------------------------------- tree
+
+    def _tree(self) -> None:
+        agent = self.agent
+        root = State(agent.name or "agent", StateKind.STATE, agent.initial, agent.states, span=agent.span)
+        models: list[State] = [root]
+        parent: list[int] = [-1]
+        index: dict[str, int] = {}
+        stack: list[tuple[State, int]] = [(s, ROOT) for s in reversed(agent.states)]
+        while stack:  # pre-order, iteratively: nesting depth is not bounded here
+            state, p = stack.pop()
+            i = len(models)
+            models.append(state)
+            parent.append(p)
+            index.setdefault(state.id, i)  # ids are unique (E102)
+            stack.extend((c, i) for c in reversed(state.children))
+        self.models, self.parent, self.index = models, parent, index
+
+    def _structure(self) -> None:
+        models, parent = self.models, self.parent
+        n = len(models)
+        kind = [COMPOUND] + [ATOMIC] * (n - 1)
+        children: list[list[int]] = [[] for _ in range(n)]
+        history_children: list[list[int]] = [[] for _ in range(n)]
+        for i in range(1, n):
+            m = models[i]
+            if m.kind is StateKind.HISTORY:
+                kind[i] = HISTORY
+            elif m.kind is StateKind.FINAL:
+                kind[i] = FINAL
+            elif m.children:
+                kind[i] = PARALLEL if m.kind is StateKind.PARALLEL else COMPOUND
+            (history_children if kind[i] == HISTORY else children)[parent[i]].append(i)
+        end = list(range(1, n + 1))
+        depth = [0] * n
+        ancestors: list[tuple[int, ...]] = [()] * n
+        for i in range(1, n):
+            p = parent[i]
+            depth[i] = depth[p] + 1
+            ancestors[i] = (p, *ancestors[p])
+        for i in range(n - 1, 0, -1):
+            end[parent[i]] = max(end[parent[i]], end[i])
+        self.kind, self.end, self.depth, self.ancestors = kind, end, depth, ancestors
+        self.children = [tuple(c) for c in children]
+        self.history_children = [tuple(c) for c in history_children]
+
+        initial = [-1] * n
+        for i in range(n):
+            if kind[i] == COMPOUND:
+                initial[i] = self._initial_of(i)
+        self.initial = initial
+
+        deep = [False] * n
+        default: list[tuple[int, ...]] = [()] * n
+        for i in range(1, n):
+            if kind[i] != HISTORY:
+                continue
+            m = models[i]
+            deep[i] = m.history == "deep"
+            p = parent[i]
+            if m.default:
+                default[i] = self._resolve(m.default)
+            elif kind[p] == COMPOUND:
+                default[i] = (initial[p],)
+            else:
+                default[i] = self.children[p]
+        self.history_deep, self.history_default = deep, default
+
+    def _initial_of(self, i: int) -> int:
+        """The initial child: named (E103/E104 make sure it is a non-history child), or the
+        first top-level state for the agent."""
+        m = self.models[i]
+        if m.initial is None:
+            return self.children[i][0]
+        return self.index[m.initial]
+
+    def _resolve(self, ids: tuple[str, ...]) -> tuple[int, ...]:
+        """State ids as indexes; validation has checked that they exist (E101)."""
+        return tuple(self.index[target] for target in ids)
+
+    # ---------------------------------------------------------------- declarations
+
+    def _declarations(self) -> None:
+        agent = self.agent
+        self.tools: dict[str, Tool] = {t.name: t for t in agent.tools}
+        self.variable_names = frozenset(v.name for v in agent.variables)
+        values: dict[str, Any] = {}
+        for v in agent.variables:
+            if v.init is None:
+                values[v.name] = None
+                continue
+            try:
+                values[v.name] = constant_value(v.init)
+            except CompileError as err:
+                self.errors.append(err.diagnostic)
+        self.initial_variables = values
+        self.priorities = tuple((event_pattern(p.event), p.level) for p in agent.priorities)
+        cache: dict[str, int] = {}
+
+        def priority_of(name: str) -> int:
+            if name not in cache:
+                cache[name] = priority(self.priorities, name)
+            return cache[name]
+
+        self.priority_of = priority_of
+
+    def _ops(self, actions: tuple[Any, ...]) -> tuple[Op, ...]:
+        return compile_actions(actions, self.tools, self.variable_names, self.priority_of, self.errors)
+
+    # ---------------------------------------------------------------- transitions
+
+    def _transitions(self) -> None:
+        models, n = self.models, len(self.models)
+        self.all_transitions: list[ChartTransition] = []
+        self.event_transitions: list[tuple[ChartTransition, ...]] = [()] * n
+        self.eventless: list[tuple[ChartTransition, ...]] = [()] * n
+        self.timers: list[tuple[TimerSpec, ...]] = [()] * n
+        self.timer_of_event: dict[str, int] = {}
+        self.entry_ops: list[tuple[Op, ...]] = [()] * n
+        self.exit_ops: list[tuple[Op, ...]] = [()] * n
+        for i in range(1, n):
+            m = models[i]
+            if self.kind[i] == HISTORY:
+                continue
+            self.entry_ops[i] = self._ops(m.entry)
+            self.exit_ops[i] = self._ops(m.exit)
+            on: list[ChartTransition] = []
+            always: list[ChartTransition] = []
+            for tr in m.transitions:
+                compiled = self._transition(i, tr)
+                if compiled is not None:
+                    (on if tr.events else always).append(compiled)
+            timers: list[TimerSpec] = []
+            for k, timer in enumerate(m.timers):
+                name = f"{timer.kind}:{m.id}:{k}"
+                compiled = self._transition(i, timer, name)
+                if compiled is not None:
+                    on.append(compiled)
+                    timers.append(TimerSpec(name, name, timer.delay, timer.kind == "every", i))
+                    self.timer_of_event[name] = i
+            self.event_transitions[i] = tuple(on)
+            self.eventless[i] = tuple(always)
+            self.timers[i] = tuple(timers)
+
+    def _transition(
+        self, src: int, tr: Transition | Timer, timer: str | None = None
+    ) -> ChartTransition | None:
+        m = self.models[src]
+        before = len(self.errors)
+        targets = self._resolve(tr.targets)
+        test = None
+        if tr.guard is not None:
+            try:
+                test = compile_guard(tr.guard)
+            except CompileError as err:
+                self.errors.append(err.diagnostic)
+        ops = self._ops(tr.actions)
+        if len(self.errors) > before:
+            return None
+        if isinstance(tr, Timer):
+            events: tuple[str, ...] = (timer,) if timer else ()
+            internal = False
+        else:
+            events, internal = tr.events, tr.internal
+        patterns = tuple(event_pattern(e) for e in events) if timer is None else ()
+        t = ChartTransition(
+            index=len(self.all_transitions),
+            source=m.id,
+            targets=tuple(self.models[x].id for x in targets),
+            events=events,
+            guard=tr.guard.source if tr.guard is not None else None,
+            internal=internal,
+            timer=timer,
+            span=tr.span,
+            src=src,
+            tgts=targets,
+            test=test,
+            ops=ops,
+            patterns=patterns,
+            domain=NO_DOMAIN,
+            entry=None,
+        )
+        self.all_transitions.append(t)
+        return t
+
+    # ---------------------------------------------------------------- build
+
+    def _build(self) -> Chart:
+        chart = Chart.__new__(Chart)
+        tools = self.tools
+        chart._init(
+            name=self.agent.name,
+            agent=self.agent,
+            ids=tuple(m.id for m in self.models),
+            _index=dict(self.index),
+            models=tuple(self.models),
+            parent=tuple(self.parent),
+            children=tuple(self.children),
+            history_children=tuple(self.history_children),
+            kind=tuple(self.kind),
+            atomic=tuple(k in (ATOMIC, FINAL) for k in self.kind),
+            end=tuple(self.end),
+            depth=tuple(self.depth),
+            ancestors=tuple(self.ancestors),
+            initial=tuple(self.initial),
+            history_deep=tuple(self.history_deep),
+            history_default=tuple(self.history_default),
+            transitions=(),
+            event_transitions=(),
+            eventless=tuple(self.eventless),
+            has_eventless=tuple(bool(e) for e in self.eventless),
+            entry_ops=tuple(self.entry_ops),
+            exit_ops=tuple(self.exit_ops),
+            timers=tuple(self.timers),
+            timer_of_event=dict(self.timer_of_event),
+            initial_entry=(),
+            initial_variables=dict(self.initial_variables),
+            variable_names=self.variable_names,
+            tools=dict(tools),
+            cancel_on_exit=frozenset(t for t, spec in tools.items() if spec.on_exit == "cancel"),
+            _priorities=self.priorities,
+            _priority_cache={},
+            _chains={},
+            _configs={},
+            _by_ids={},
+        )
+        # static domains and entry sets need the chart's tables
+        final: list[ChartTransition] = []
+        for t in self.all_transitions:
+            if any(self.kind[x] == HISTORY for x in t.tgts):
+                domain, entry = DYNAMIC, None
+            else:
+                domain = _domain(chart, t.src, t.tgts, t.internal)
+                entry = None
+                if domain != NO_DOMAIN:
+                    enter: set[int] = set()
+                    for s in t.tgts:
+                        _add_descendants(chart, s, enter, _no_history)
+                    for s in t.tgts:
+                        _add_ancestors(chart, s, domain, enter, _no_history)
+                    entry = tuple(sorted(enter))
+            final.append(_replace_domain(t, domain, entry))
+        by_index = {t.index: t for t in final}
+        event_transitions = tuple(tuple(by_index[t.index] for t in ts) for ts in self.event_transitions)
+        eventless = tuple(tuple(by_index[t.index] for t in ts) for ts in self.eventless)
+        initial_enter: set[int] = set()
+        if chart.initial[ROOT] >= 0:
+            _add_descendants(chart, chart.initial[ROOT], initial_enter, _no_history)
+        object.__setattr__(chart, "transitions", tuple(final))
+        object.__setattr__(chart, "event_transitions", event_transitions)
+        object.__setattr__(chart, "eventless", eventless)
+        object.__setattr__(chart, "initial_entry", tuple(sorted(initial_enter)))
+        return chart
+
+
+def _replace_domain(t: ChartTransition, domain: int, entry: tuple[int, ...] | None) -> ChartTransition:
+    fields = {name: getattr(t, name) for name in ChartTransition.__dataclass_fields__}
+    fields.update(domain=domain, entry=entry)
+    return ChartTransition(**fields)
+
+
+def describe(chart: Chart) -> Mapping[str, Any]:
+    """A JSON-able summary of the compiled tables (for debugging and docs)."""
+    return {
+        "states": [
+            {
+                "id": chart.ids[i],
+                "kind": KIND_NAMES[chart.kind[i]],
+                "parent": chart.ids[chart.parent[i]] if i else None,
+                "depth": chart.depth[i],
+            }
+            for i in range(1, len(chart.ids))
+        ],
+        "transitions": [
+            {
+                "source": t.source,
+                "events": list(t.events),
+                "targets": list(t.targets),
+                "domain": chart.ids[t.domain] if t.domain >= 0 else None,
+                "entry": [chart.ids[s] for s in t.entry] if t.entry is not None else None,
+            }
+            for t in chart.transitions
+        ],
+    }

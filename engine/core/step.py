@@ -1,0 +1,424 @@
+"""The pure core: ``start``, ``step`` and ``macrostep`` over a compiled :class:`~.chart.Chart`.
+
+These follow the SCXML algorithm (https://www.w3.org/TR/scxml/#AlgorithmforSCXMLInterpretation):
+an external event is one macrostep; it runs one microstep for the event, then microsteps for
+eventless transitions and internal events until neither enables anything. A microstep exits
+states in reverse document order, runs the transitions' actions, and enters states in
+document order. See docs/semantics.md for the details and the few deliberate deviations.
+
+Pure: no I/O, no clock, no globals, inputs are never mutated. The only state that outlives a
+call is the chart's memo tables (:mod:`.plan`), keyed by immutable values.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from counterpoint.engine.core import effects as fx
+from counterpoint.engine.core.chart import Chart, ChartTransition
+from counterpoint.engine.core.events import Event
+from counterpoint.engine.core.exprs import Compiled, ExprRuntimeError
+from counterpoint.engine.core.plan import (
+    ConfigInfo,
+    Plan,
+    dispatch_entry,
+    entry_plan,
+    info_for,
+    info_for_ids,
+    plan_for,
+)
+from counterpoint.engine.core.snapshot import Snapshot, make, moved
+
+#: A macrostep stops (with an error) after this many microsteps or internal events: a loop.
+MAX_MICROSTEPS = 10_000
+
+_TOOL_ENDINGS = frozenset({"done", "error", "timeout", "cancelled"})
+
+
+@dataclass(frozen=True, slots=True)
+class MacrostepResult:
+    """What a macrostep did, for listeners and traces.
+
+    ``events`` are the events processed (the external one, then internal ones in order);
+    ``exited``/``entered`` are state ids in the order it exited/entered them.
+    """
+
+    snapshot: Snapshot
+    effects: list[fx.Effect]
+    transitions: tuple[ChartTransition, ...] = ()
+    exited: tuple[str, ...] = ()
+    entered: tuple[str, ...] = ()
+    events: tuple[Event, ...] = ()
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def start(chart: Chart) -> tuple[Snapshot, list[fx.Effect]]:
+    """The initial macrostep: enter the initial configuration and run to completion."""
+    result = start_macrostep(chart)
+    return result.snapshot, result.effects
+
+
+def start_macrostep(chart: Chart) -> MacrostepResult:
+    run = _Run(chart, info_for(chart, ()), dict(chart.initial_variables), {}, (), {}, {}, {}, True)
+    run.vars_owned = True
+    run.execute(entry_plan(chart, chart.initial_entry))
+    run.stabilize()
+    return run.result()
+
+
+def step(chart: Chart, snapshot: Snapshot, event: Event | str) -> tuple[Snapshot, list[fx.Effect]]:
+    """Process one external event: ``(new snapshot, effects)``. Pure."""
+    # Hot path: the exact-class test is cheaper than isinstance, but mypy cannot narrow the
+    # union by it afterwards (str may be subclassed), hence the two ignores below.
+    if event.__class__ is str:
+        event = Event(event)
+    info = snapshot._info
+    if info is None or info.chart is not chart:
+        info = _info_of(chart, snapshot)
+    name = event.name  # type: ignore[union-attr]  # a str became an Event above
+    entry = info.dispatch.get(name)
+    if entry is None:
+        entry = dispatch_entry(chart, info, name)
+    if not (snapshot._internal or snapshot._pending or snapshot.finished):
+        if entry.__class__ is Plan:
+            if entry.simple and entry.next.quiet:
+                return moved(snapshot, entry.next), []
+        elif not entry and info.quiet:
+            return snapshot, []
+    result = _macrostep(chart, snapshot, event, info, False)  # type: ignore[arg-type]  # as above
+    return result.snapshot, result.effects
+
+
+def macrostep(chart: Chart, snapshot: Snapshot, event: Event | str) -> MacrostepResult:
+    """Like :func:`step`, also reporting transitions taken and states exited and entered."""
+    if isinstance(event, str):
+        event = Event(event)
+    info = snapshot._info
+    if info is None or info.chart is not chart:
+        info = _info_of(chart, snapshot)
+    return _macrostep(chart, snapshot, event, info, True)
+
+
+def _info_of(chart: Chart, snapshot: Snapshot) -> ConfigInfo:
+    return info_for_ids(chart, snapshot.configuration)
+
+
+def _macrostep(
+    chart: Chart, snapshot: Snapshot, event: Event, info: ConfigInfo, trace: bool
+) -> MacrostepResult:
+    if snapshot.finished:
+        return MacrostepResult(snapshot, [])
+    timer_state = chart.timer_of_event.get(event.name)
+    if timer_state is not None:
+        sid = chart.ids[timer_state]
+        if sid not in info.id_set or snapshot._epochs.get(sid) != event.data.get("epoch"):
+            return MacrostepResult(snapshot, [])  # a stale timer: its state was exited since
+    run = _Run(
+        chart,
+        info,
+        snapshot._vars,
+        snapshot._history,
+        snapshot._internal,
+        snapshot._epochs,
+        snapshot._counters,
+        snapshot._pending,
+        trace,
+    )
+    if run.internal:  # left over by a snapshot made mid-macrostep: finish that macrostep first
+        run.stabilize()
+    if run.pending and event.name.startswith("tool."):
+        run.tool_finished(event)
+    run.event = event
+    if trace:
+        run.events.append(event)
+    plan = run.select(event.name)
+    if plan is not None:
+        run.execute(plan)
+    run.stabilize()
+    return run.result()
+
+
+# --------------------------------------------------------------------------- the environment of expressions
+
+
+class _Env:
+    """What guards and action expressions see: ``event``, the event's data fields, variables."""
+
+    __slots__ = ("run",)
+
+    def __init__(self, run: _Run):
+        self.run = run
+
+    def lookup(self, name: str) -> Any:
+        run = self.run
+        event = run.event
+        if name == "event":
+            if event is None:
+                raise ExprRuntimeError("no event is being processed")
+            return {"name": event.name, "data": dict(event.data)}
+        if event is not None:
+            data = event.data
+            if name in data:
+                return data[name]
+        variables = run.vars
+        if name in variables:
+            return variables[name]
+        raise ExprRuntimeError(f"unknown name '{name}'")
+
+    def in_state(self, state_id: str) -> bool:
+        return state_id in self.run.info.id_set
+
+
+# --------------------------------------------------------------------------- one macrostep in progress
+
+
+class _Run:
+    """The mutable working state of one macrostep; the snapshot's mappings are copied on write.
+
+    Ops (:mod:`.actions`) use: ``env``, ``effects``, ``set_var``, ``raise_event``,
+    ``next_count``, ``start_call``, ``cancel_calls``.
+    """
+
+    __slots__ = (
+        "chart", "info", "event", "effects", "internal", "vars", "history", "epochs", "counters", "pending",
+        "vars_owned", "history_owned", "epochs_owned", "counters_owned", "pending_owned", "finished", "env",
+        "trace", "taken", "exited", "entered", "events",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        chart: Chart,
+        info: ConfigInfo,
+        variables: dict[str, Any],
+        history: dict[str, Any],
+        internal: tuple[Event, ...],
+        epochs: dict[str, int],
+        counters: dict[str, int],
+        pending: dict[str, tuple[str, str]],
+        trace: bool,
+    ):
+        self.chart = chart
+        self.info = info
+        self.event: Event | None = None
+        self.effects: list[fx.Effect] = []
+        self.internal: deque[Event] = deque(internal)
+        self.vars = variables
+        self.history = history
+        self.epochs = epochs
+        self.counters = counters
+        self.pending = pending
+        self.vars_owned = self.history_owned = self.epochs_owned = False
+        self.counters_owned = self.pending_owned = False
+        self.finished = False
+        self.env = _Env(self)
+        self.trace = trace
+        self.taken: list[ChartTransition] = []
+        self.exited: list[str] = []
+        self.entered: list[str] = []
+        self.events: list[Event] = []
+
+    # ---------------------------------------------------------------- for ops
+
+    def set_var(self, name: str, value: Any) -> None:
+        if not self.vars_owned:
+            self.vars = dict(self.vars)
+            self.vars_owned = True
+        self.vars[name] = value
+
+    def raise_event(self, event: Event) -> None:
+        self.internal.append(event)
+        self.effects.append(fx.Raised(event))
+
+    def next_count(self, key: str) -> int:
+        if not self.counters_owned:
+            self.counters = dict(self.counters)
+            self.counters_owned = True
+        n = self.counters.get(key, 0) + 1
+        self.counters[key] = n
+        return n
+
+    def _own_pending(self) -> dict[str, tuple[str, str]]:
+        if not self.pending_owned:
+            self.pending = dict(self.pending)
+            self.pending_owned = True
+        return self.pending
+
+    def start_call(self, call_id: str, tool: str, state: int, args: dict[str, Any]) -> None:
+        sid = self.chart.ids[state]
+        self.effects.append(fx.StartTool(call_id, tool, args, sid))
+        self._own_pending()[call_id] = (tool, sid)
+
+    def cancel_calls(self, target: str) -> None:
+        self.effects.append(fx.CancelTool(target))
+        if self.pending:
+            gone = [cid for cid, (tool, _) in self.pending.items() if cid == target or tool == target]
+            if gone:
+                pending = self._own_pending()
+                for cid in gone:
+                    del pending[cid]
+
+    def tool_finished(self, event: Event) -> None:
+        """``tool.<name>.done|error|timeout|cancelled`` with a known call_id ends that call."""
+        parts = event.name.split(".")
+        if len(parts) == 3 and parts[2] in _TOOL_ENDINGS:
+            call_id = event.data.get("call_id")
+            if isinstance(call_id, str) and call_id in self.pending:
+                del self._own_pending()[call_id]
+
+    def error(self, message: str) -> None:
+        """SCXML error.execution: an internal event; the failing block stops, the rest goes on."""
+        self.raise_event(Event("error.execution", {"error": message}))
+
+    # ---------------------------------------------------------------- selection
+
+    def select(self, name: str | None) -> Plan | None:
+        info = self.info
+        entry = info.dispatch.get(name)
+        if entry is None:
+            entry = dispatch_entry(self.chart, info, name)
+        if entry.__class__ is Plan:
+            return entry
+        if not entry:
+            return None
+        selected: list[ChartTransition] = []
+        for chain in entry:
+            for t in chain:
+                test = t.test
+                if test is None or self._holds(t, test):
+                    if t not in selected:
+                        selected.append(t)
+                    break
+        if not selected:
+            return None
+        return plan_for(self.chart, info, tuple(selected), self._recorded)
+
+    def _holds(self, t: ChartTransition, test: Compiled) -> bool:
+        try:
+            return bool(test(self.env))
+        except Exception as exc:  # noqa: BLE001 - a failing guard is false plus error.execution
+            self.error(f"guard [{t.guard}] of a transition of '{t.source}' ({t.span}): {exc}")
+            return False
+
+    def _recorded(self, h: int) -> tuple[int, ...] | None:
+        values = self.history.get(self.chart.ids[h])
+        if values is None:
+            return None
+        index = self.chart.index
+        return tuple(index(x) for x in values)
+
+    # ---------------------------------------------------------------- microsteps
+
+    def run_block(self, ops: tuple[Any, ...], state: int, where: str) -> None:
+        for op in ops:
+            try:
+                op(self, state)
+            except Exception as exc:  # noqa: BLE001 - a failing action stops its block (SCXML)
+                self.error(f"{where} of '{self.chart.ids[state]}': {exc}")
+                return
+
+    def execute(self, plan: Plan) -> None:
+        chart = self.chart
+        ids = chart.ids
+        effects = self.effects
+        if self.trace:
+            self.taken.extend(plan.transitions)
+            self.exited.extend(ids[s] for s in plan.exits)
+            self.entered.extend(ids[s] for s in plan.entries)
+        if plan.records:
+            if not self.history_owned:
+                self.history = dict(self.history)
+                self.history_owned = True
+            self.history.update(plan.records)
+        exit_ops, timers = chart.exit_ops, chart.timers
+        for s in plan.exits:
+            doomed = None
+            if self.pending:
+                sid = ids[s]
+                cancel = chart.cancel_on_exit
+                doomed = [cid for cid, (tool, st) in self.pending.items() if st == sid and tool in cancel]
+            if exit_ops[s]:
+                self.run_block(exit_ops[s], s, "exit")
+            if timers[s]:
+                epoch = self.epochs.get(ids[s], 0)
+                for tm in timers[s]:
+                    effects.append(fx.CancelTimer(tm.key, epoch))
+            if doomed:
+                for cid in doomed:
+                    if cid in self.pending:
+                        effects.append(fx.CancelTool(cid))
+                        del self._own_pending()[cid]
+        for t in plan.transitions:
+            if t.ops:
+                self.run_block(t.ops, t.src, "transition")
+        self.info = plan.next
+        entry_ops, done = chart.entry_ops, plan.done
+        for i, s in enumerate(plan.entries):
+            if timers[s]:
+                if not self.epochs_owned:
+                    self.epochs = dict(self.epochs)
+                    self.epochs_owned = True
+                epoch = self.epochs[ids[s]] = self.epochs.get(ids[s], 0) + 1
+            if entry_ops[s]:
+                self.run_block(entry_ops[s], s, "entry")
+            if timers[s]:
+                for tm in timers[s]:
+                    effects.append(fx.StartTimer(tm.key, tm.event, tm.delay, tm.repeat, epoch))
+            if done and done[i]:
+                for name in done[i]:
+                    self.raise_event(Event(name))
+        if plan.finished:
+            self.finished = True
+
+    def stabilize(self) -> None:
+        """Eventless transitions, then internal events, until neither enables anything."""
+        count = 0  # microsteps and internal events: both can loop (an erring guard on "*")
+        internal = self.internal
+        while not self.finished:
+            count += 1
+            if count > MAX_MICROSTEPS:
+                internal.clear()
+                message = (
+                    f"macrostep stopped after {MAX_MICROSTEPS} microsteps and internal events "
+                    "(a loop of eventless transitions or raised events?)"
+                )
+                self.effects.append(fx.Raised(Event("error.execution", {"error": message})))
+                self.effects.append(fx.LogMessage(message))
+                return
+            plan = None if self.info.quiet else self.select(None)
+            if plan is None:
+                if not internal:
+                    return
+                event = self.event = internal.popleft()
+                if self.trace:
+                    self.events.append(event)
+                plan = self.select(event.name)
+                if plan is None:
+                    continue
+            self.execute(plan)
+        internal.clear()  # a finished chart processes nothing more
+
+    def result(self) -> MacrostepResult:
+        snapshot = make(
+            self.info,
+            self.vars,
+            self.history,
+            tuple(self.internal),
+            self.epochs,
+            self.counters,
+            self.pending,
+            self.finished,
+        )
+        if not self.trace:
+            return MacrostepResult(snapshot, self.effects)
+        return MacrostepResult(
+            snapshot,
+            self.effects,
+            tuple(self.taken),
+            tuple(self.exited),
+            tuple(self.entered),
+            tuple(self.events),
+        )
