@@ -1,0 +1,1 @@
+"""The agent runtime: ledger, prompt rendering, the session that performs a chart's effects."""

@@ -1,0 +1,1 @@
+"""LLM backends behind one streaming, cancellable interface (:mod:`.base`)."""

@@ -1,0 +1,1 @@
+"""Tool execution: handlers bound from a definition, run in the background, outcomes as events."""
