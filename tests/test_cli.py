@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from counterpoint.engine.cli import app as cli
+from counterpoint.engine import cli
+from counterpoint.engine.cli import common, schema
+from counterpoint.engine.cli import test as test_command
 
 ROOT = Path(__file__).resolve().parent.parent
 AGENTS = ROOT / "agents"
@@ -216,10 +218,10 @@ def test_use_colour_respects_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
             return True
 
     monkeypatch.delenv("NO_COLOR", raising=False)
-    assert cli.use_colour(Tty())  # type: ignore[arg-type]
+    assert common.use_colour(Tty())  # type: ignore[arg-type]
     monkeypatch.setenv("NO_COLOR", "1")
-    assert not cli.use_colour(Tty())  # type: ignore[arg-type]
-    assert cli.use_colour(Tty(), "always")  # type: ignore[arg-type]
+    assert not common.use_colour(Tty())  # type: ignore[arg-type]
+    assert common.use_colour(Tty(), "always")  # type: ignore[arg-type]
 
 
 def test_validate_examples_clean(capsys: pytest.CaptureFixture[str]) -> None:
@@ -358,9 +360,7 @@ def test_test_subcommand_delegates(
         seen.append(paths)
         return 1
 
-    from counterpoint.engine.cli import app as cli
-
-    monkeypatch.setattr(cli, "run_paths", fake_run_paths)
+    monkeypatch.setattr(test_command, "run_paths", fake_run_paths)
     code, _, _ = run(capsys, "test", "a.test.yaml", "agents")
     assert code == 1 and seen == [["a.test.yaml", "agents"]]
 
@@ -374,7 +374,7 @@ def test_internal_errors_exit_3_without_traceback(
     def boom(args: object) -> int:
         raise RuntimeError("kaput")
 
-    monkeypatch.setattr(cli, "cmd_schema", boom)
+    monkeypatch.setattr(schema, "run", boom)
     monkeypatch.delenv("COUNTERPOINT_DEBUG", raising=False)
     code, _, err = run(capsys, "schema")
     assert code == 3

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from counterpoint.dsl.files import load_file, read_source
-from counterpoint.engine.cli import app as cli
+from counterpoint.engine import cli
 
 GOOD = """\
 agent: hello
@@ -121,7 +121,7 @@ def test_extra_arguments_are_reported_by_the_subcommand(work: Path, capsys: pyte
 
 
 def test_render_refuses_a_format_that_contradicts_the_suffix(tmp_path: Path) -> None:
-    from counterpoint.engine.cli.app import main
+    from counterpoint.engine.cli import main
 
     agent = tmp_path / "a.agent.yaml"
     agent.write_text("agent: a\ninitial: s\nstates: {s: {}}\n")

@@ -1,4 +1,4 @@
-"""The ``counterpoint`` command line: one module per command, wired together in :mod:`.main`."""
+"""The ``counterpoint`` command line: one module per command, wired together in :mod:`.app`."""
 
 from counterpoint.engine.cli.app import main, run
 
