@@ -1,0 +1,57 @@
+"""counterpoint.dsl: the agent definition language, from text to a validated model.
+
+``check_file(path)`` reads a ``*.agent.yaml`` or ``*.agent`` file, resolves its includes and
+validates it, returning the resolved :class:`Agent` and every :class:`Diagnostic`;
+``load_yaml``/``load_text`` read text, ``print_yaml``/``print_text`` print a model back,
+``render`` draws it. ``counterpoint.engine.load_chart`` turns a file into a runnable chart.
+"""
+
+from counterpoint.dsl.diagnostics import CODES, Diagnostic, DiagnosticError, Severity
+from counterpoint.dsl.durations import DurationError, format_duration, parse_duration
+from counterpoint.dsl.files import load_file, resolve_includes
+from counterpoint.dsl.model import (
+    Agent,
+    Call,
+    Cancel,
+    CancelSend,
+    EventDecl,
+    Expr,
+    Include,
+    LLMSettings,
+    Log,
+    Param,
+    Priority,
+    Raise,
+    Respond,
+    Say,
+    Send,
+    Set,
+    Spawn,
+    State,
+    StateKind,
+    Timer,
+    Tool,
+    Transition,
+    Variable,
+    VoiceSettings,
+    walk_states,
+)
+from counterpoint.dsl.render import RenderError, render, to_dot
+from counterpoint.dsl.source import Span
+from counterpoint.dsl.text import load_text, print_text
+from counterpoint.dsl.validate.checks import check_file, check_paths, validate
+from counterpoint.dsl.yaml import json_schema, load_yaml, print_yaml
+
+__all__ = [
+    # the model
+    "Agent", "Call", "Cancel", "CancelSend", "EventDecl", "Expr", "Include", "LLMSettings", "Log", "Param",
+    "Priority", "Raise", "Respond", "Say", "Send", "Set", "Spawn", "State", "StateKind", "Timer", "Tool",
+    "Transition", "Variable", "VoiceSettings", "walk_states",
+    # where and what is wrong
+    "CODES", "Diagnostic", "DiagnosticError", "Severity", "Span",
+    # durations
+    "DurationError", "format_duration", "parse_duration",
+    # reading, checking, printing, drawing
+    "check_file", "check_paths", "json_schema", "load_file", "load_text", "load_yaml", "print_text",
+    "RenderError", "print_yaml", "render", "resolve_includes", "to_dot", "validate",
+]  # fmt: skip

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
 from counterpoint.dsl.diagnostics import Diagnostic, DiagnosticError
@@ -375,6 +375,12 @@ def compile_chart(agent: Agent) -> Chart:
     ``counterpoint validate`` and the runtime never disagree. The compiler itself only turns
     expressions and actions into closures; failures there are diagnostics too, as a safety net.
     """
+    if not isinstance(agent, Agent):  # the likeliest mistake: a file name where a model belongs
+        what = f"the path {str(agent)!r}" if isinstance(agent, str | PurePath) else f"a {type(agent).__name__}"
+        raise TypeError(
+            f"compile() takes a resolved Agent, not {what}; "
+            "to compile a definition file, call counterpoint.engine.load_chart(path)"
+        )
     errors = validation_errors(agent)
     if errors:
         raise DiagnosticError(errors)

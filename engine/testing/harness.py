@@ -25,16 +25,17 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any, TypeVar
 
 import trio
 import trio.testing
 
-from counterpoint.dsl.diagnostics import DiagnosticError, did_you_mean
+from counterpoint.dsl.diagnostics import did_you_mean
 from counterpoint.dsl.durations import parse_duration
 from counterpoint.dsl.model import Agent
+from counterpoint.engine.core.chart import Chart, compile_chart
 from counterpoint.engine.core.effects import Effect, Speak, StartTool
+from counterpoint.engine.loading import load_chart
 from counterpoint.engine.runtime.interpreter import (
     EffectHandler,
     Interpreter,
@@ -63,21 +64,13 @@ class HarnessError(AssertionError):
     """An expectation of a harness test failed; the message is the readable diff."""
 
 
-def load_chart(source: str | os.PathLike[str] | Agent | Any) -> Any:
+def _chart_of(source: str | os.PathLike[str] | Agent | Chart) -> Chart:
     """A compiled chart from a definition file, a resolved Agent, or an already compiled chart.
 
     Raises DiagnosticError when the file has errors.
     """
-    from counterpoint.engine.core.chart import compile_chart
-
     if isinstance(source, str | os.PathLike):
-        from counterpoint.dsl.validate.checks import check_file
-
-        agent, diags = check_file(Path(source))
-        errors = [d for d in diags if d.is_error]
-        if errors or agent is None:
-            raise DiagnosticError(errors or diags)
-        return compile_chart(agent)
+        return load_chart(source)
     if isinstance(source, Agent):
         return compile_chart(source)
     return source
@@ -105,7 +98,7 @@ class Harness:
     @asynccontextmanager
     async def open(
         cls,
-        source: str | os.PathLike[str] | Agent | Any,
+        source: str | os.PathLike[str] | Agent | Chart,
         *,
         handlers: EffectHandler | list[EffectHandler] | None = None,
         listeners: tuple[Callable[[MacrostepRecord], None], ...] = (),
@@ -115,7 +108,7 @@ class Harness:
 
         ``restore`` resumes from an :meth:`Interpreter.snapshot` dict instead of starting.
         """
-        chart = load_chart(source)
+        chart = _chart_of(source)
         if restore is not None:
             interpreter = Interpreter.restore(chart, restore, handlers=handlers, listeners=listeners)
         else:
