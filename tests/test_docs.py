@@ -20,7 +20,10 @@ Conventions (an HTML comment on the line(s) right before a fence sets its option
 - ```console blocks: ``$ command`` lines are run with a shell and their output (stdout and
   stderr) must match the lines shown; a line ``...`` matches any number of lines.
 - ```sh blocks are not run, but every ``counterpoint ...`` line in them must parse.
-- ```python blocks must compile. ```json, ```text and ```make blocks are shown as they are. Every fence must name a language.
+- ```python blocks must compile. Those marked ``<!-- run: yes -->`` are run as scripts, in a
+  fresh interpreter, in the folder of the document's files (see ``file:``); they must exit 0,
+  so their ``assert`` lines are checked results.
+- ```json, ```text and ```make blocks are shown as they are. Every fence must name a language.
 """
 
 from __future__ import annotations
@@ -338,3 +341,26 @@ def test_shell_commands_parse(block: Block) -> None:
 @pytest.mark.parametrize("block", blocks_of("python"), ids=lambda b: b.id)
 def test_python_blocks_compile(block: Block) -> None:
     compile(block.text, block.id, "exec")
+
+
+RUN_BLOCKS = [b for b in blocks_of("python") if b.options.get("run") == "yes"]
+
+
+def test_the_api_page_runs_its_examples() -> None:
+    assert sum(b.doc.name == "api.md" for b in RUN_BLOCKS) >= 4
+
+
+@pytest.mark.parametrize("block", RUN_BLOCKS, ids=lambda b: b.id)
+def test_python_blocks_run(block: Block, tmp_path: Path) -> None:
+    cwd = _workdir(block, tmp_path)
+    (cwd / "example.py").write_text(block.text, encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "example.py"],
+        cwd=cwd,
+        env=_cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, f"{block.id} failed:\n{proc.stdout}"

@@ -2,7 +2,7 @@
 
 ::
 
-    from counterpoint.engine.testing.harness import Harness, run
+    from counterpoint.engine.testing import Harness, run
 
     async def main():
         async with Harness.open("agents/concierge/concierge.agent.yaml") as h:
