@@ -114,10 +114,6 @@ def summary(diagnostics: list[Diagnostic], files: int) -> str:
     return f"{plural(files, 'file')} checked: {plural(errors, 'error')}, {plural(warnings, 'warning')}"
 
 
-def format_text(diagnostics: list[Diagnostic]) -> str:
-    return "\n".join(d.format() for d in sorted(diagnostics, key=sort_key))
-
-
 def format_json(diagnostics: list[Diagnostic], files: int) -> str:
     errors = sum(d.is_error for d in diagnostics)
     return json.dumps(

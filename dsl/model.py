@@ -202,14 +202,6 @@ class State:
     include: str | None = None
     span: Span = _span()
 
-    @property
-    def is_compound(self) -> bool:
-        return self.kind is StateKind.STATE and bool(self.children)
-
-    @property
-    def is_atomic(self) -> bool:
-        return self.kind in (StateKind.STATE, StateKind.FINAL) and not self.children
-
 
 # --------------------------------------------------------------------------- agent-level declarations
 

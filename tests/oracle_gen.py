@@ -94,12 +94,6 @@ class Node:
         for c in self.children:
             yield from c.walk()
 
-    def region_of(self, s: Node) -> Node | None:
-        """The child of this node containing ``s`` (or being it)."""
-        while s.parent is not None and s.parent is not self:
-            s = s.parent
-        return s if s.parent is self else None
-
 
 class _Gen:
     def __init__(self, ch: Chooser):
@@ -120,7 +114,7 @@ class _Gen:
         self.tags += 1
         return tag(self.tags)
 
-    def node(self, parent: Node | None, depth: int, final_ok: bool, in_region: bool = False) -> Node:
+    def node(self, parent: Node | None, depth: int, final_ok: bool) -> Node:
         n = Node(self.new_id(), "state", parent)
         r = self.ch.integer(0, 99)
         if depth < MAX_DEPTH and r >= 60:

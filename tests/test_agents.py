@@ -57,7 +57,7 @@ def _module(path: Path) -> ModuleType:
     return module
 
 
-def _call(fn, *args):  # noqa: ANN001, ANN202 - sync or async handler
+def _call(fn, *args):  # a sync or async handler
     if inspect.iscoroutinefunction(fn):
         return trio.run(fn, *args)
     return fn(*args)

@@ -18,7 +18,6 @@ ROOT = Path(__file__).resolve().parent.parent
 AGENTS = ROOT / "agents"
 CONCIERGE = AGENTS / "concierge" / "concierge.agent.yaml"
 REMINDERS = AGENTS / "reminders" / "reminders.agent"
-FORM = AGENTS / "form" / "form.agent.yaml"
 
 GOOD = """\
 agent: hello

@@ -296,12 +296,6 @@ def dot_ok(source: str) -> None:
     assert proc.stderr.decode().strip() == "", proc.stderr.decode()
 
 
-def node_block(source: str, name: str) -> str:
-    match = re.search(rf"^\s*{name} \[(.*?)\]$", source, re.M | re.S)
-    assert match, f"no node {name}"
-    return match.group(1)
-
-
 # --------------------------------------------------------------------------- structure
 
 

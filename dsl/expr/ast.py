@@ -126,8 +126,6 @@ Node: TypeAlias = (
     Literal | Name | Member | Index | Unary | Binary | Compare | BoolOp | Call | ListLit | MapLit
 )
 
-NODE_TYPES = (Literal, Name, Member, Index, Unary, Binary, Compare, BoolOp, Call, ListLit, MapLit)
-
 
 def children(node: Node) -> tuple[Node, ...]:
     """The direct sub-expressions of ``node``, left to right."""

@@ -43,7 +43,6 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from counterpoint.dsl.expr.ast import (
-    NODE_TYPES,  # noqa: F401 - re-exported
     Binary,
     BoolOp,
     Call,

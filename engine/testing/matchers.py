@@ -28,7 +28,6 @@ from counterpoint.engine.core.effects import (
     StartTimer,
     StartTool,
 )
-from counterpoint.engine.core.events import Event
 
 
 class SpecError(ValueError):
@@ -217,7 +216,7 @@ class Matcher:
     def get(self, name: str, default: Any = None) -> Any:
         return dict(self.fields).get(name, default)
 
-    def matches(self, obs: Observation) -> bool:  # noqa: C901 - a flat dispatch on the kind
+    def matches(self, obs: Observation) -> bool:  # a flat dispatch on the kind
         f = dict(self.fields)
         v = obs.value
         k = self.kind
@@ -301,7 +300,7 @@ def _event_spec(kind: str, value: Any, extra: Sequence[str] = ()) -> dict[str, A
     return out
 
 
-def parse_matcher(kind: str, value: Any) -> Matcher:  # noqa: C901 - one branch per kind
+def parse_matcher(kind: str, value: Any) -> Matcher:  # one branch per kind
     """The matcher for ``{kind: value}`` as written in a scenario; raises SpecError."""
     from counterpoint.dsl.diagnostics import did_you_mean
 
@@ -501,7 +500,3 @@ def diff_vars(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> Mismatc
 
 def unexpected_errors(window: Sequence[Observation], matched: set[int]) -> list[Observation]:
     return [obs for i, obs in enumerate(window) if obs.is_error and i not in matched]
-
-
-def describe_event(event: Event) -> str:
-    return describe_value("event", event)
