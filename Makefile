@@ -1,6 +1,7 @@
 # Quick start (see README.md):
 #   make run    set everything up, validate every agent in agents/ and render it into out/
 #   make test   set everything up (with the test extras), lint (ruff, mypy) and run the whole test suite
+#   make test-fast  the quick loop: the suite without the tests marked slow (no lint)
 #
 # Idempotent: system packages are installed only when missing, the virtual environment
 # (.venv) is created once, and pip runs again only when pyproject.toml changes.
@@ -15,7 +16,7 @@ SUDO := $(shell [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && echo 
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends
 APT_UPDATE := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get update
 
-.PHONY: run test setup setup-test system lint render validate clean
+.PHONY: run test test-fast setup setup-test system lint render validate clean
 
 run: setup validate render
 
@@ -33,6 +34,9 @@ render: setup
 
 test: setup-test lint
 	$(BIN)/python -m pytest
+
+test-fast: setup-test
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: setup-test
 	$(BIN)/ruff check .

@@ -11,12 +11,12 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from oracle_build import agent
-from oracle_gen import DataChooser, RandomChooser, generate
-from oracle_psm import Reference, compare, limit_our_microsteps
 
 from counterpoint.dsl.model import Expr, Raise, Set
 from counterpoint.engine import compile
+from helpers.oracle_build import agent
+from helpers.oracle_gen import DataChooser, RandomChooser, generate
+from helpers.oracle_psm import Reference, compare, limit_our_microsteps
 
 
 @pytest.fixture(autouse=True)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
-from model_strategies import agents
 
 from counterpoint.dsl.yaml.front import load_yaml
 from counterpoint.dsl.yaml.printer import print_yaml
+from helpers.models import agents
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -7,12 +7,12 @@ import textwrap
 import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
-from model_strategies import agents
 
 from counterpoint.dsl.yaml.front import load_yaml
 from counterpoint.dsl.yaml.nodes import compose, to_python
 from counterpoint.dsl.yaml.printer import print_yaml
 from counterpoint.dsl.yaml.schema import json_schema
+from helpers.models import agents
 
 VALIDATOR = jsonschema.Draft202012Validator(json_schema())
 

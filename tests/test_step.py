@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from oracle_build import agent
-
 from counterpoint.dsl.model import Expr, Log, Raise, Set
 from counterpoint.engine import Event, compile, macrostep, start, step
-from counterpoint.engine import effects as fx
-
-
-def logs(effects) -> list[str]:
-    return [e.text for e in effects if isinstance(e, fx.LogMessage)]
-
-
-def raised(effects) -> list[str]:
-    return [e.event.name for e in effects if isinstance(e, fx.Raised)]
+from helpers.oracle_build import agent
+from helpers.steps import logs, raised, run
 
 
 def traced(name: str) -> dict:
@@ -22,16 +13,6 @@ def traced(name: str) -> dict:
     return {"entry": [Log(f"+{name}")], "exit": [Log(f"-{name}")]}
 
 
-def run(chart, events, snapshot=None):
-    """Step through ``events``; returns the final snapshot and all effects."""
-    if snapshot is None:
-        snapshot, effects = start(chart)
-    else:
-        effects = []
-    for e in events:
-        snapshot, more = step(chart, snapshot, e)
-        effects += more
-    return snapshot, effects
 
 
 # --------------------------------------------------------------------------- compound states

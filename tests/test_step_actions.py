@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import copy
 
-from oracle_build import agent
-from test_step import logs, raised, run
-
 from counterpoint.dsl.model import (
     Call,
     Cancel,
@@ -23,6 +20,8 @@ from counterpoint.dsl.model import (
 )
 from counterpoint.engine import Event, compile, macrostep, start, step
 from counterpoint.engine import effects as fx
+from helpers.oracle_build import agent
+from helpers.steps import logs, raised, run
 
 TOOLS = (Tool("find", "m:find"), Tool("keepme", "m:keep", on_exit="keep"))
 

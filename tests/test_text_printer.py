@@ -263,7 +263,7 @@ PROPERTY = settings(
 
 
 def test_random_models_round_trip():
-    import model_strategies as strategies
+    import helpers.models as strategies
 
     @settings(PROPERTY, max_examples=60)
     @given(strategies.agents())

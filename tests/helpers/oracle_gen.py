@@ -26,10 +26,9 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from oracle_build import agent
-
 from counterpoint.dsl.model import Agent, Expr, Raise, Set
 from counterpoint.engine.core.chart import matches
+from helpers.oracle_build import agent
 
 EXTERNAL = ("e0", "e1", "e2", "e0.x", "e1.y")
 INTERNAL = ("i0", "i1", "i2")
