@@ -41,6 +41,8 @@ import pytest
 
 from counterpoint.dsl.diagnostics import Diagnostic
 
+pytestmark = pytest.mark.slow  # runs every command and example of the docs in subprocesses
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = sorted([ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
 KNOWN_INFO = {"yaml", "agent", "console", "sh", "python", "json", "text", "make"}

@@ -674,6 +674,7 @@ def _compound(inner):
 asts = st.recursive(scalars | names.map(Name), _compound, max_leaves=15)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(asts)
 def test_print_parse_round_trip(node):

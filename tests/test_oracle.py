@@ -18,6 +18,8 @@ from helpers.oracle_build import agent
 from helpers.oracle_gen import DataChooser, RandomChooser, generate
 from helpers.oracle_psm import Reference, compare, limit_our_microsteps
 
+pytestmark = pytest.mark.slow  # the generative oracle: minutes of random charts
+
 
 @pytest.fixture(autouse=True)
 def _same_loop_limit(monkeypatch):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from counterpoint.dsl.yaml.front import load_yaml
 from counterpoint.dsl.yaml.printer import print_yaml
 from helpers.models import agents
+
+pytestmark = pytest.mark.slow  # random models through both printers
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -150,6 +150,7 @@ def test_invalid_examples_do_not_validate(text: str, why: str) -> None:
     assert not VALIDATOR.is_valid(data_of(text)), why
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(agents())
 def test_printed_models_validate(agent) -> None:

@@ -262,6 +262,7 @@ PROPERTY = settings(
 )
 
 
+@pytest.mark.slow
 def test_random_models_round_trip():
     import helpers.models as strategies
 

@@ -775,6 +775,7 @@ def test_binary_garbage(seed: int, codec: str) -> None:
     assert diags[0].span.line >= 1 and diags[0].span.col >= 1
 
 
+@pytest.mark.slow
 def test_five_megabytes() -> None:
     agent, diags = _timed("agent: a\ndescription: " + "x" * 5_000_000 + "\n")
     assert diags == [] and len(agent.description) == 5_000_000
