@@ -11,9 +11,7 @@ from types import ModuleType
 import pytest
 import trio
 
-from counterpoint.dsl.files import load_file
-from counterpoint.dsl.render.graphviz import render
-from counterpoint.dsl.validate.checks import check_file
+from counterpoint.dsl import check_file, load_file, render
 
 ROOT = Path(__file__).resolve().parent.parent
 AGENTS = sorted(
@@ -118,10 +116,7 @@ def test_form_tools() -> None:
 
 @pytest.mark.parametrize("path", AGENTS + STD, ids=lambda p: p.name)
 def test_round_trips_through_both_syntaxes(path: Path) -> None:
-    from counterpoint.dsl.text.front import load_text
-    from counterpoint.dsl.text.printer import print_text
-    from counterpoint.dsl.yaml.front import load_yaml
-    from counterpoint.dsl.yaml.printer import print_yaml
+    from counterpoint.dsl import load_text, load_yaml, print_text, print_yaml
 
     agent, diags = load_file(path)
     assert agent is not None and not diags

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from counterpoint.dsl.diagnostics import DiagnosticError
-from counterpoint.dsl.model import Call, Expr, Say, Set, Tool
+from counterpoint.dsl import Call, DiagnosticError, Expr, Say, Set, Tool
 from counterpoint.engine import DEFAULT_PRIORITY, compile, compile_chart
 from counterpoint.engine.core.chart import COMPOUND, NO_DOMAIN, PARALLEL, ROOT, describe, matches
 from helpers.oracle_build import agent

@@ -313,7 +313,7 @@ def test_convert_yaml_to_dsl_and_back(work: Path, capsys: pytest.CaptureFixture[
     code, yaml_text, _ = run(capsys, "convert", "good.agent")  # --to defaults to the other syntax
     assert code == 0
     assert yaml_text.startswith("agent: hello")
-    from counterpoint.dsl.files import load_file
+    from counterpoint.dsl import load_file
 
     assert load_file(work / "good.agent")[0] == load_file(work / "good.agent.yaml")[0]
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from counterpoint.dsl.files import load_file, read_source
+from counterpoint.dsl import load_file
+from counterpoint.dsl.files import read_source
 from counterpoint.engine import cli
 
 GOOD = """\

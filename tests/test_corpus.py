@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from counterpoint.dsl import check_file
 from counterpoint.dsl.files import MAX_BYTES
-from counterpoint.dsl.validate.checks import check_file
 
 CORPUS = Path(__file__).parent / "corpus"
 SUFFIXES = (".agent.yaml", ".agent", ".txt")

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import pytest
 
-from counterpoint.dsl.diagnostics import Diagnostic
+from counterpoint.dsl import Diagnostic
 
 pytestmark = pytest.mark.slow  # runs every command and example of the docs in subprocesses
 
@@ -205,7 +205,7 @@ def _workdir(block: Block, tmp: Path) -> Path:
 
 
 def check_source(text: str, info: str, folder: Path, name: str | None = None) -> list[Diagnostic]:
-    from counterpoint.dsl.validate.checks import check_file
+    from counterpoint.dsl import check_file
 
     path = folder / (name or ("doc.agent.yaml" if info == "yaml" else "doc.agent"))
     path.write_text(text, encoding="utf-8")
@@ -255,8 +255,7 @@ def side_by_side() -> list[tuple[Block, Block]]:
 
 @pytest.mark.parametrize("pair", side_by_side(), ids=lambda p: p[0].id)
 def test_side_by_side_examples_are_the_same_model(pair: tuple[Block, Block]) -> None:
-    from counterpoint.dsl.text.front import load_text
-    from counterpoint.dsl.yaml.front import load_yaml
+    from counterpoint.dsl import load_text, load_yaml
 
     a, b = pair
     from_yaml, _ = load_yaml(a.text if is_complete(a) else wrap(a), "doc.agent.yaml")

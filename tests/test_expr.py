@@ -10,6 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lark import Lark
 
+from counterpoint.dsl import Span
+from counterpoint.dsl.expr import (
+    ExprError,
+    ExprRuntimeError,
+    evaluate,
+    free_names,
+    parse_expr,
+    parse_template,
+)
 from counterpoint.dsl.expr.parse import (
     FUNCTIONS,
     GRAMMAR_PATH,
@@ -17,8 +26,6 @@ from counterpoint.dsl.expr.parse import (
     BoolOp,
     Call,
     Compare,
-    ExprError,
-    ExprRuntimeError,
     Index,
     ListLit,
     Literal,
@@ -30,16 +37,12 @@ from counterpoint.dsl.expr.parse import (
     called_functions,
     compile_expr,
     compile_template,
-    evaluate,
-    free_names,
     literal_source,
     literal_value,
-    parse_expr,
-    parse_template,
     render_template,
     to_source,
 )
-from counterpoint.dsl.source import NO_SPAN, Span
+from counterpoint.dsl.source import NO_SPAN
 
 # --------------------------------------------------------------------------- parsing
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from counterpoint.dsl import Agent, Span, Tool
 from counterpoint.dsl.handlers import (
     NOT_ALLOWED_HINT,
     HandlerError,
@@ -15,8 +16,6 @@ from counterpoint.dsl.handlers import (
     tool_base_dir,
     tool_base_dirs,
 )
-from counterpoint.dsl.model import Agent, Tool
-from counterpoint.dsl.source import Span
 
 
 def _write(folder: Path, name: str, text: str) -> Path:

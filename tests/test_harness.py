@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 import trio
 
-from counterpoint.dsl.diagnostics import DiagnosticError
-from counterpoint.dsl.yaml.front import load_yaml
-from counterpoint.engine.core.chart import compile_chart
+from counterpoint.dsl import DiagnosticError, load_yaml
+from counterpoint.engine import compile_chart
 from counterpoint.engine.core.effects import Speak, StartTool
+from counterpoint.engine.testing import Harness, HarnessError, run
 from counterpoint.engine.testing import harness as harness_module
-from counterpoint.engine.testing.harness import Harness, HarnessError, run
 
 pytest_plugins = ["pytester"]
 

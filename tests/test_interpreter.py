@@ -11,19 +11,19 @@ import pytest
 import trio
 import trio.testing
 
-from counterpoint.dsl.yaml.front import load_yaml
-from counterpoint.engine.core.chart import compile_chart
+from counterpoint.dsl import load_yaml
+from counterpoint.engine import Event, compile_chart
 from counterpoint.engine.core.effects import Speak, StartTimer
-from counterpoint.engine.core.events import Event
-from counterpoint.engine.runtime.interpreter import (
+from counterpoint.engine.runtime import (
     EffectHandler,
+    EventQueue,
     Interpreter,
+    JsonlTrace,
     MacrostepRecord,
     RecordingHandler,
+    read_trace,
 )
-from counterpoint.engine.runtime.queue import EventQueue
-from counterpoint.engine.runtime.trace import JsonlTrace, read_trace
-from counterpoint.engine.testing.harness import run
+from counterpoint.engine.testing import run
 
 
 def chart(text: str):

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from counterpoint.dsl.files import MAX_BYTES, STD_DIR, load_file, read_source, resolve_includes
+from counterpoint.dsl import check_file, check_paths, load_file, resolve_includes
+from counterpoint.dsl.files import MAX_BYTES, STD_DIR, read_source
 from counterpoint.dsl.handlers import tool_base_dir
-from counterpoint.dsl.validate.checks import check_file, check_paths
 
 
 def write(folder: Path, name: str, text: str) -> Path:

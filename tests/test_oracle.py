@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from counterpoint.dsl.model import Expr, Raise, Set
+from counterpoint.dsl import Expr, Raise, Set
 from counterpoint.engine import compile
 from helpers.oracle_build import agent
 from helpers.oracle_gen import DataChooser, RandomChooser, generate

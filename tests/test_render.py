@@ -9,13 +9,14 @@ from pathlib import Path
 import graphviz
 import pytest
 
-from counterpoint.dsl.model import (
+from counterpoint.dsl import (
     Agent,
     Call,
     Cancel,
     Expr,
     Log,
     Raise,
+    RenderError,
     Respond,
     Say,
     Send,
@@ -26,9 +27,10 @@ from counterpoint.dsl.model import (
     Timer,
     Tool,
     Transition,
+    render,
+    to_dot,
 )
 from counterpoint.dsl.render import graphviz as render_mod
-from counterpoint.dsl.render.graphviz import RenderError, render, to_dot
 from counterpoint.dsl.render.labels import action_text, esc, shorten
 
 P = StateKind.PARALLEL

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from counterpoint.dsl.yaml.front import load_yaml
-from counterpoint.dsl.yaml.printer import print_yaml
+from counterpoint.dsl import load_yaml, print_yaml
 from helpers.models import agents
 
 pytestmark = pytest.mark.slow  # random models through both printers

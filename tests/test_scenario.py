@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from counterpoint.engine.testing import load_suite, run_paths, run_suite
 from counterpoint.engine.testing.format import parse_text
-from counterpoint.engine.testing.runner import FAILED, PASSED, SKIPPED, load_suite, run_paths, run_suite
+from counterpoint.engine.testing.runner import FAILED, PASSED, SKIPPED
 
 SHOP = """
 agent: shop

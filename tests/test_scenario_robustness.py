@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from counterpoint.engine.testing.harness import Harness, HarnessError, run
-from counterpoint.engine.testing.runner import load_suite
+from counterpoint.engine.testing import Harness, HarnessError, load_suite, run
 
 ROOT = Path(__file__).resolve().parent.parent
 CONCIERGE = ROOT / "agents" / "concierge" / "concierge.agent.yaml"

@@ -8,10 +8,8 @@ import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from counterpoint.dsl.yaml.front import load_yaml
+from counterpoint.dsl import json_schema, load_yaml, print_yaml
 from counterpoint.dsl.yaml.nodes import compose, to_python
-from counterpoint.dsl.yaml.printer import print_yaml
-from counterpoint.dsl.yaml.schema import json_schema
 from helpers.models import agents
 
 VALIDATOR = jsonschema.Draft202012Validator(json_schema())

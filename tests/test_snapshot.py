@@ -8,7 +8,7 @@ import pickle
 
 import pytest
 
-from counterpoint.dsl.model import Call, Expr, Set, Tool
+from counterpoint.dsl import Call, Expr, Set, Tool
 from counterpoint.engine import Event, Snapshot, compile, start, step
 from helpers.oracle_build import agent
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from counterpoint.dsl.model import Expr, Log, Raise, Set
+from counterpoint.dsl import Expr, Log, Raise, Set
 from counterpoint.engine import Event, compile, macrostep, start, step
 from helpers.oracle_build import agent
 from helpers.steps import logs, raised, run

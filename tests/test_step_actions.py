@@ -4,20 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from counterpoint.dsl.model import (
-    Call,
-    Cancel,
-    CancelSend,
-    Expr,
-    Log,
-    Raise,
-    Respond,
-    Say,
-    Send,
-    Set,
-    Spawn,
-    Tool,
-)
+from counterpoint.dsl import Call, Cancel, CancelSend, Expr, Log, Raise, Respond, Say, Send, Set, Spawn, Tool
 from counterpoint.engine import Event, compile, macrostep, start, step
 from counterpoint.engine import effects as fx
 from helpers.oracle_build import agent
@@ -294,7 +281,7 @@ def test_a_guard_failing_on_every_event_does_not_hang():
 
 
 def test_respond_prompt_interpolates_like_say():
-    from counterpoint.dsl.model import Respond
+    from counterpoint.dsl import Respond
 
     c = compile(agent({"a": {"on": {"e": {"do": [Respond("Mention {n} items")]}}}}, variables={"n": "3"}))
     _, effects = run(c, ["e"])

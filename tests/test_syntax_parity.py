@@ -14,13 +14,8 @@ from typing import NamedTuple
 
 import pytest
 
-from counterpoint.dsl.diagnostics import Diagnostic
-from counterpoint.dsl.files import STD_DIR, load_file
-from counterpoint.dsl.text.front import load_text
-from counterpoint.dsl.text.printer import print_text
-from counterpoint.dsl.validate.checks import check_file
-from counterpoint.dsl.yaml.front import load_yaml
-from counterpoint.dsl.yaml.printer import print_yaml
+from counterpoint.dsl import Diagnostic, check_file, load_file, load_text, load_yaml, print_text, print_yaml
+from counterpoint.dsl.files import STD_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 MARK = "¦"

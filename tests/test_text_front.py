@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from counterpoint.dsl.model import (
+from counterpoint.dsl import (
     Agent,
     Call,
     Cancel,
@@ -28,6 +28,7 @@ from counterpoint.dsl.model import (
     Say,
     Send,
     Set,
+    Span,
     Spawn,
     State,
     StateKind,
@@ -36,9 +37,9 @@ from counterpoint.dsl.model import (
     Transition,
     Variable,
     VoiceSettings,
+    load_text,
 )
-from counterpoint.dsl.source import Span
-from counterpoint.dsl.text.front import MAX_STATE_DEPTH, load_text
+from counterpoint.dsl.text.front import MAX_STATE_DEPTH
 from counterpoint.dsl.text.parser import MAX_SYNTAX_ERRORS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "language.md"

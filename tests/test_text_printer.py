@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from counterpoint.dsl.model import (
+from counterpoint.dsl import (
     Agent,
     Call,
     Expr,
@@ -23,9 +23,10 @@ from counterpoint.dsl.model import (
     Transition,
     Variable,
     VoiceSettings,
+    load_text,
+    print_text,
 )
-from counterpoint.dsl.text.front import load_text
-from counterpoint.dsl.text.printer import print_text, quote
+from counterpoint.dsl.text.printer import quote
 
 CONCIERGE = """\
 agent concierge
@@ -314,7 +315,7 @@ def test_long_transitions_continue_on_the_next_line():
 
 
 def test_a_tool_without_description_prints_its_settings_after_the_handler():
-    from counterpoint.dsl.model import Agent, State, Tool
+    from counterpoint.dsl import Agent, State, Tool
 
     agent = Agent("a", tools=(Tool("t", "m:f", timeout=5.0, deliver="silent"),), initial="s", states=(State("s"),))
     text = print_text(agent)

@@ -16,12 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from counterpoint.dsl.diagnostics import Diagnostic, DiagnosticError
-from counterpoint.dsl.expr.parse import ExprError, free_names, parse_expr, parse_template
-from counterpoint.dsl.model import (
+from counterpoint.dsl import (
     Agent,
     Call,
     Cancel,
+    Diagnostic,
+    DiagnosticError,
     Expr,
     Log,
     Say,
@@ -33,10 +33,12 @@ from counterpoint.dsl.model import (
     Tool,
     Transition,
     Variable,
+    check_file,
+    validate,
     walk_states,
 )
-from counterpoint.dsl.validate.checks import check_file, validate
-from counterpoint.engine.core.chart import compile_chart
+from counterpoint.dsl.expr import ExprError, free_names, parse_expr, parse_template
+from counterpoint.engine import compile_chart
 from helpers.models import NAMES, agents
 
 

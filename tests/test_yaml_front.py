@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from counterpoint.dsl.model import (
+from counterpoint.dsl import (
     Agent,
     Call,
     Cancel,
@@ -25,6 +25,7 @@ from counterpoint.dsl.model import (
     Say,
     Send,
     Set,
+    Span,
     Spawn,
     State,
     StateKind,
@@ -33,9 +34,8 @@ from counterpoint.dsl.model import (
     Transition,
     Variable,
     VoiceSettings,
+    load_yaml,
 )
-from counterpoint.dsl.source import Span
-from counterpoint.dsl.yaml.front import load_yaml
 from counterpoint.dsl.yaml.nodes import MAX_NODES
 
 

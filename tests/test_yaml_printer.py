@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from counterpoint.dsl.model import (
+from counterpoint.dsl import (
     Agent,
     Call,
     Expr,
@@ -21,9 +21,9 @@ from counterpoint.dsl.model import (
     Tool,
     Transition,
     Variable,
+    load_yaml,
+    print_yaml,
 )
-from counterpoint.dsl.yaml.front import load_yaml
-from counterpoint.dsl.yaml.printer import print_yaml
 from counterpoint.dsl.yaml.reader import AGENT_RE
 
 CONCIERGE = """\

@@ -12,7 +12,7 @@ import json
 
 from hypothesis import strategies as st
 
-from counterpoint.dsl.model import (
+from counterpoint.dsl import (
     Agent,
     Call,
     Cancel,

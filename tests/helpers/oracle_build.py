@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from counterpoint.dsl.model import (
+from counterpoint.dsl import (
     Agent,
     EventDecl,
     Expr,

@@ -26,7 +26,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from counterpoint.dsl.model import Agent, Expr, Raise, Set
+from counterpoint.dsl import Agent, Expr, Raise, Set
 from counterpoint.engine.core.chart import matches
 from helpers.oracle_build import agent
 

@@ -24,7 +24,7 @@ from statemachine.engines.sync import SyncEngine
 from statemachine.io import load
 from statemachine.orderedset import OrderedSet
 
-from counterpoint.dsl.model import Agent, Log, Raise, Set, State, StateKind, Transition
+from counterpoint.dsl import Agent, Log, Raise, Set, State, StateKind, Transition
 from counterpoint.engine import Chart, compile, start, step
 from counterpoint.engine.core.effects import LogMessage
 
