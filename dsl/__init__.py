@@ -2,8 +2,10 @@
 
 ``check_file(path)`` reads a ``*.agent.yaml`` or ``*.agent`` file, resolves its includes and
 validates it, returning the resolved :class:`Agent` and every :class:`Diagnostic`;
-``load_yaml``/``load_text`` read text, ``print_yaml``/``print_text`` print a model back,
-``render`` draws it. ``counterpoint.engine.load_chart`` turns a file into a runnable chart.
+``load_yaml``/``load_text`` read text, ``print_yaml``/``print_text`` print a model back;
+:mod:`counterpoint.dsl.render` draws it. ``counterpoint.engine.load_chart`` turns a file into a
+runnable chart. Names that are also subpackages (``render``, ``validate``) are not
+re-exported here, so that ``counterpoint.dsl.render`` stays the package.
 """
 
 from counterpoint.dsl.diagnostics import CODES, Diagnostic, DiagnosticError, Severity
@@ -36,10 +38,9 @@ from counterpoint.dsl.model import (
     VoiceSettings,
     walk_states,
 )
-from counterpoint.dsl.render import RenderError, render, to_dot
 from counterpoint.dsl.source import Span
 from counterpoint.dsl.text import load_text, print_text
-from counterpoint.dsl.validate.checks import check_file, check_paths, validate
+from counterpoint.dsl.validate.checks import check_file, check_paths
 from counterpoint.dsl.yaml import json_schema, load_yaml, print_yaml
 
 __all__ = [
@@ -51,7 +52,7 @@ __all__ = [
     "CODES", "Diagnostic", "DiagnosticError", "Severity", "Span",
     # durations
     "DurationError", "format_duration", "parse_duration",
-    # reading, checking, printing, drawing
+    # reading, checking, printing
     "check_file", "check_paths", "json_schema", "load_file", "load_text", "load_yaml", "print_text",
-    "RenderError", "print_yaml", "render", "resolve_includes", "to_dot", "validate",
+    "print_yaml", "resolve_includes",
 ]  # fmt: skip

@@ -11,7 +11,8 @@ from types import ModuleType
 import pytest
 import trio
 
-from counterpoint.dsl import check_file, load_file, render
+from counterpoint.dsl import check_file, load_file
+from counterpoint.dsl.render import render
 
 ROOT = Path(__file__).resolve().parent.parent
 AGENTS = sorted(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ CONCIERGE = ROOT / "agents" / "concierge" / "concierge.agent.yaml"
 
 PUBLIC = [
     "counterpoint.dsl", "counterpoint.dsl.expr", "counterpoint.dsl.render", "counterpoint.dsl.text",
-    "counterpoint.dsl.yaml", "counterpoint.engine", "counterpoint.engine.core", "counterpoint.engine.runtime",
+    "counterpoint.dsl.yaml", "counterpoint.engine", "counterpoint.engine.runtime",
     "counterpoint.engine.testing", "counterpoint.engine.cli",
 ]  # fmt: skip
 
@@ -28,6 +29,18 @@ def test_every_exported_name_exists(name: str) -> None:
     assert exported, f"{name} exports nothing"
     missing = [n for n in exported if not hasattr(module, n)]
     assert not missing, f"{name}.__all__ names what it does not define: {missing}"
+
+
+@pytest.mark.parametrize("name", PUBLIC)
+def test_no_exported_name_hides_a_submodule(name: str) -> None:
+    package = importlib.import_module(name)
+    hidden = [
+        info.name
+        for info in pkgutil.iter_modules(package.__path__)
+        if info.name != "__main__"  # importing it would run the command
+        and importlib.import_module(f"{name}.{info.name}") is not getattr(package, info.name)
+    ]
+    assert not hidden, f"{name} binds {hidden} to something else than its submodule of that name"
 
 
 def test_load_chart_compiles_a_valid_file() -> None:

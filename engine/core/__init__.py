@@ -1,16 +1,6 @@
-"""The pure statechart core: compile a resolved model into a :class:`Chart`, then step it.
+"""The pure statechart core: compile a resolved model into a Chart, then step it.
 
-``start``/``step``/``macrostep`` go from a :class:`Snapshot` to ``(Snapshot, effects)`` and
-never block, sleep or import trio; effects are the plain data types of :mod:`.effects`.
+Its public names (``Chart``, ``compile``, ``start``, ``step``, ``macrostep``, ``Snapshot``,
+``Event``, ``effects`` ...) are exported by :mod:`counterpoint.engine`; they are not
+re-exported here, where the function ``step`` would hide the module ``step``.
 """
-
-from counterpoint.engine.core import effects
-from counterpoint.engine.core.chart import Chart, ChartTransition, compile_chart
-from counterpoint.engine.core.events import DEFAULT_PRIORITY, Event
-from counterpoint.engine.core.snapshot import Snapshot
-from counterpoint.engine.core.step import MacrostepResult, macrostep, start, step
-
-__all__ = [
-    "Chart", "ChartTransition", "DEFAULT_PRIORITY", "Event", "MacrostepResult", "Snapshot", "compile_chart",
-    "effects", "macrostep", "start", "step",
-]  # fmt: skip
