@@ -16,7 +16,6 @@ from counterpoint.dsl import (
     Expr,
     Log,
     Raise,
-    RenderError,
     Respond,
     Say,
     Send,
@@ -27,9 +26,8 @@ from counterpoint.dsl import (
     Timer,
     Tool,
     Transition,
-    render,
-    to_dot,
 )
+from counterpoint.dsl.render import RenderError, render, to_dot
 from counterpoint.dsl.render import graphviz as render_mod
 from counterpoint.dsl.render.labels import action_text, esc, shorten
 

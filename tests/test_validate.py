@@ -25,8 +25,8 @@ from counterpoint.dsl import (
     Tool,
     Transition,
     Variable,
-    validate,
 )
+from counterpoint.dsl.validate.checks import validate
 from counterpoint.dsl.validate.events import overlaps
 
 F = "a.agent.yaml"
