@@ -26,7 +26,7 @@ from counterpoint.dsl.model import Agent, State, StateKind, Timer, Tool, Transit
 from counterpoint.dsl.source import Span
 from counterpoint.dsl.validate.checks import validate
 from counterpoint.engine.core.actions import Op, compile_actions
-from counterpoint.engine.core.events import DEFAULT_PRIORITY
+from counterpoint.engine.core.events import BUILTIN_PRIORITIES, DEFAULT_PRIORITY
 from counterpoint.engine.core.exprs import Compiled, CompileError, compile_guard, constant_value
 
 if TYPE_CHECKING:
@@ -76,14 +76,25 @@ def matches(pattern: str, name: str) -> bool:
     return pattern_matches(event_pattern(pattern), name)
 
 
-def priority(patterns: tuple[tuple[tuple[str, ...] | None, int], ...], name: str) -> int:
-    """The level of the most specific matching pattern (more segments wins, then the first)."""
-    best, level = -1, DEFAULT_PRIORITY
+def _most_specific(patterns: tuple[tuple[tuple[str, ...] | None, int], ...], name: str) -> int | None:
+    best, level = -1, None
     for segments, lv in patterns:
         n = 0 if segments is None else len(segments)
         if n > best and pattern_matches(segments, name):
             best, level = n, lv
     return level
+
+
+_BUILTIN = tuple((event_pattern(p), lv) for p, lv in BUILTIN_PRIORITIES)
+
+
+def priority(patterns: tuple[tuple[tuple[str, ...] | None, int], ...], name: str) -> int:
+    """The level of the most specific matching declared pattern (more segments wins, then the
+    first); when none matches, the runtime's built-in level, else DEFAULT_PRIORITY."""
+    level = _most_specific(patterns, name)
+    if level is None:
+        level = _most_specific(_BUILTIN, name)
+    return DEFAULT_PRIORITY if level is None else level
 
 
 # --------------------------------------------------------------------------- compiled pieces

@@ -159,6 +159,19 @@ class EffectHandler:
     def spawn_agent(self, effect: SpawnAgent) -> Any: ...
     def log_message(self, effect: LogMessage) -> Any: ...
 
+    # Hooks around the queue, for a runtime that applies priorities to its own work (the agent
+    # session: preemption of a turn by a more urgent event). Only overridden hooks are called.
+
+    def event_queued(self, event: Event) -> None:
+        """An external event was queued (called at once, before any macrostep handles it)."""
+
+    def hold(self, event: Event) -> bool:
+        """True to set ``event`` aside instead of handling it now; ``release_held()`` brings it back."""
+        return False
+
+    def macrostep_done(self, event: Event | None, effects: Sequence[Effect]) -> Any:
+        """Called after the effects of a macrostep were performed (may be a coroutine)."""
+
 
 class RecordingHandler(EffectHandler):
     """The default handler: performs nothing, remembers every effect with its time."""
@@ -241,6 +254,10 @@ class Interpreter:
         for handler in self.handlers:
             handler.attach(self)
         self._listeners: list[Listener] = list(listeners)
+        self._on_queued = [h.event_queued for h in self.handlers if _overrides(h, "event_queued")]
+        self._holders = [h.hold for h in self.handlers if _overrides(h, "hold")]
+        self._after = [h.macrostep_done for h in self.handlers if _overrides(h, "macrostep_done")]
+        self._held: list[Event] = []
         self._core = snapshot  # the core Snapshot; None until the initial macrostep
         self._queue = EventQueue()
         self._seq = 0
@@ -288,8 +305,21 @@ class Interpreter:
 
     @property
     def queued(self) -> list[Event]:
-        """Events waiting in the external queue, in processing order."""
-        return list(self._queue)
+        """Events waiting in the external queue, in processing order (held events included)."""
+        return list(EventQueue([*self._queue, *self._held])) if self._held else list(self._queue)
+
+    @property
+    def held(self) -> list[Event]:
+        """Events a handler set aside (see :meth:`EffectHandler.hold`), in arrival order."""
+        return list(self._held)
+
+    def release_held(self) -> None:
+        """Put the held events back in the queue; they keep their time and sequence number."""
+        if self._held:
+            for event in self._held:
+                self._queue.push(event)
+            self._held.clear()
+            self._wakeup.set()
 
     @property
     def pending_timers(self) -> dict[tuple[str, int], float]:
@@ -338,6 +368,8 @@ class Interpreter:
     def _enqueue(self, event: Event) -> None:
         self._queue.push(event)
         self._wakeup.set()
+        for hook in self._on_queued:
+            hook(event)
 
     def stop(self) -> None:
         """Ask ``run()`` to return after the current macrostep; pending timers are kept."""
@@ -378,6 +410,9 @@ class Interpreter:
                     await self._wakeup.wait()
                     continue
                 event = self._queue.pop()
+                if self._holders and any(hold(event) for hold in self._holders):
+                    self._held.append(event)
+                    continue
                 if self._listeners:  # the traced variant costs a little more: only when someone looks
                     result = macrostep(self.chart, self._core, event)
                     self._core = result.snapshot
@@ -386,6 +421,8 @@ class Interpreter:
                     self._core, effects = step(self.chart, self._core, event)
                     self.macrosteps += 1
                     await self._perform(effects)
+                    if self._after:
+                        await self._macrostep_done(event, effects)
                 # let senders, timers and handlers' tasks run between macrosteps
                 await trio.lowlevel.checkpoint()
             nursery.cancel_scope.cancel()
@@ -401,6 +438,14 @@ class Interpreter:
             for listener in list(self._listeners):
                 listener(record)
         await self._perform(effects)
+        if self._after:
+            await self._macrostep_done(event, effects)
+
+    async def _macrostep_done(self, event: Event | None, effects: Sequence[Effect]) -> None:
+        for hook in self._after:
+            outcome = hook(event, effects)
+            if inspect.isawaitable(outcome):
+                await outcome
 
     def _freeze(self) -> None:
         """After run(): drop everything when finished, else keep pending work with its time left."""
@@ -514,7 +559,7 @@ class Interpreter:
         """
         now = _now()
         queue = []
-        for event in self._queue:
+        for event in self.queued:
             item = event.to_json()
             item["time"] = event.time - now
             queue.append(item)
@@ -561,6 +606,10 @@ class Interpreter:
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed interpreter snapshot: {type(exc).__name__}: {exc}") from exc
         return interp
+
+
+def _overrides(handler: EffectHandler, name: str) -> bool:
+    return getattr(type(handler), name) is not getattr(EffectHandler, name)
 
 
 def _remaining(raw: Mapping[str, Any]) -> float:
