@@ -226,6 +226,21 @@ class Param:
     span: Span = _span()
 
 
+#: The events of a tool call, ``tool.<name>.<kind>``, with the data fields each carries
+#: (docs/language.md): the runtime produces them, validation and the core read them.
+TOOL_EVENTS: dict[str, frozenset[str]] = {
+    "started": frozenset({"call_id", "args"}),
+    "progress": frozenset({"call_id", "progress", "message"}),
+    "done": frozenset({"call_id", "result"}),
+    "error": frozenset({"call_id", "error"}),
+    "timeout": frozenset({"call_id"}),
+    "cancelled": frozenset({"call_id"}),
+}
+
+#: The kinds of tool events that end a call: after one of them the call is no longer pending.
+TOOL_CALL_ENDINGS = frozenset(TOOL_EVENTS) - {"started", "progress"}
+
+
 @dataclass(frozen=True)
 class Tool:
     name: str

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from counterpoint.dsl.model import Agent, Raise, Send, Spawn, StateKind, walk_states
+from counterpoint.dsl.model import TOOL_EVENTS, Agent, Raise, Send, Spawn, StateKind, walk_states
 from counterpoint.dsl.validate.walk import all_actions
 
 #: Events the runtime produces on its own, with their data fields (docs/language.md). The core
@@ -24,15 +24,6 @@ RUNTIME_EVENTS: dict[str, frozenset[str]] = {
     "llm.done": frozenset({"text"}),
     "llm.error": frozenset({"error"}),
     "error.execution": frozenset({"error", "effect"}),
-}
-
-TOOL_EVENTS: dict[str, frozenset[str]] = {
-    "started": frozenset({"call_id", "args"}),
-    "progress": frozenset({"call_id", "progress", "message"}),
-    "done": frozenset({"call_id", "result"}),
-    "error": frozenset({"call_id", "error"}),
-    "timeout": frozenset({"call_id"}),
-    "cancelled": frozenset({"call_id"}),
 }
 
 AGENT_EVENT_FIELDS = frozenset({"result", "error"})

@@ -28,6 +28,7 @@ from counterpoint.dsl.validate.checks import validate
 from counterpoint.engine.core.actions import Op, compile_actions
 from counterpoint.engine.core.events import BUILTIN_PRIORITIES, DEFAULT_PRIORITY
 from counterpoint.engine.core.exprs import Compiled, CompileError, compile_guard, constant_value
+from counterpoint.engine.core.timers import timer_key
 
 if TYPE_CHECKING:
     from counterpoint.engine.core.plan import ConfigInfo
@@ -564,7 +565,7 @@ class _Compiler:
                     (on if tr.events else always).append(compiled)
             state_timers: list[TimerSpec] = []
             for k, timer in enumerate(m.timers):
-                name = f"{timer.kind}:{m.id}:{k}"
+                name = timer_key(timer.kind, m.id, k)
                 compiled = self._transition(i, timer, name)
                 if compiled is not None:
                     on.append(compiled)

@@ -16,6 +16,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from counterpoint.dsl.model import TOOL_CALL_ENDINGS
 from counterpoint.engine.core import effects as fx
 from counterpoint.engine.core.chart import Chart, ChartTransition
 from counterpoint.engine.core.events import Event
@@ -33,8 +34,6 @@ from counterpoint.engine.core.snapshot import Snapshot, make, moved
 
 #: A macrostep stops (with an error) after this many microsteps or internal events: a loop.
 MAX_MICROSTEPS = 10_000
-
-_TOOL_ENDINGS = frozenset({"done", "error", "timeout", "cancelled"})
 
 @dataclass(frozen=True, slots=True)
 class MacrostepResult:
@@ -241,9 +240,10 @@ class _Run:
                     del pending[cid]
 
     def tool_finished(self, event: Event) -> None:
-        """``tool.<name>.done|error|timeout|cancelled`` with a known call_id ends that call."""
+        """A tool event that ends a call (``tool.<name>.done``, ``.error``...: TOOL_CALL_ENDINGS)
+        with a known call_id: that call is no longer pending."""
         parts = event.name.split(".")
-        if len(parts) == 3 and parts[2] in _TOOL_ENDINGS:
+        if len(parts) == 3 and parts[2] in TOOL_CALL_ENDINGS:
             call_id = event.data.get("call_id")
             if isinstance(call_id, str) and call_id in self.pending:
                 pending = self.pending if "pending" in self.copied else self._copy("pending")

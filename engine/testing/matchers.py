@@ -29,6 +29,7 @@ from counterpoint.engine.core.effects import (
     StartTool,
 )
 from counterpoint.engine.core.events import Event
+from counterpoint.engine.core.timers import parse_timer_key
 
 
 class SpecError(ValueError):
@@ -97,8 +98,9 @@ def _data(data: Mapping[str, Any]) -> str:
 def describe_value(kind: str, value: Any) -> str:
     """One line describing an observation, in the vocabulary of the scenario format."""
     if kind == "event":
-        if is_timer_event(value.name):
-            return f"fired {value.name.split(':')[0]} timer of {timer_state(value.name)} ({value.name})"
+        timer = parse_timer_key(value.name)
+        if timer is not None:
+            return f"fired {timer.kind} timer of {timer.state} ({value.name})"
         return f"event {value.name}{_data(value.data)}"
     if kind in ("exit", "enter"):
         return f"{kind} {value}"
@@ -142,15 +144,9 @@ def event_matches(pattern: str, name: str) -> bool:
 
 
 def timer_state(key: str) -> str:
-    """The state a timer key belongs to (keys read ``after:STATE:N``; other keys are returned whole)."""
-    parts = key.split(":")
-    return parts[1] if len(parts) == 3 else key
-
-
-def is_timer_event(name: str) -> bool:
-    """Timer events are named like their keys, ``after:STATE:N`` / ``every:STATE:N``."""
-    parts = name.split(":")
-    return len(parts) == 3 and parts[0] in ("after", "every") and parts[2].isdigit()
+    """The state a timer key belongs to (anything else is returned whole)."""
+    timer = parse_timer_key(key)
+    return timer.state if timer is not None else key
 
 
 def subset_match(expected: Any, actual: Any) -> bool:
@@ -224,8 +220,9 @@ class Matcher:
         if k in ("enter", "exit"):
             return obs.kind == k and v == f["state"]
         if k == "fired":
-            return (obs.kind == "event" and is_timer_event(v.name) and f.get("state") in (None, timer_state(v.name))
-                    and f.get("every") in (None, v.name.startswith("every:")))
+            timer = parse_timer_key(v.name) if obs.kind == "event" else None
+            return (timer is not None and f.get("state") in (None, timer.state)
+                    and f.get("every") in (None, timer.repeat))
         if k == "event":
             return obs.kind == "event" and event_matches(f["event"], v.name) and subset_match(f.get("data", {}), v.data)
         if k == "error":
