@@ -36,8 +36,10 @@ from counterpoint.engine.core.snapshot import Snapshot, make, moved
 MAX_MICROSTEPS = 10_000
 
 @dataclass(frozen=True, slots=True)
-class MacrostepResult:
-    """What a macrostep did, for listeners and traces.
+class Macrostep:
+    """What one macrostep did: the new snapshot and the effects; :func:`macrostep` also fills
+    in the transitions taken and the states exited and entered (the runtime passes them on to
+    its listeners as a :class:`~counterpoint.engine.runtime.interpreter.StepRecord`).
 
     ``events`` are the events processed (the external one, then internal ones in order);
     ``exited``/``entered`` are state ids in the order it exited/entered them.
@@ -60,7 +62,7 @@ def start(chart: Chart) -> tuple[Snapshot, list[fx.Effect]]:
     return result.snapshot, result.effects
 
 
-def start_macrostep(chart: Chart) -> MacrostepResult:
+def start_macrostep(chart: Chart) -> Macrostep:
     run = _Run(chart, info_for(chart, ()), Snapshot(variables=chart.initial_variables), trace=True)
     run.execute(entry_plan(chart, chart.initial_entry))
     run.stabilize()
@@ -90,7 +92,7 @@ def step(chart: Chart, snapshot: Snapshot, event: Event | str) -> tuple[Snapshot
     return result.snapshot, result.effects
 
 
-def macrostep(chart: Chart, snapshot: Snapshot, event: Event | str) -> MacrostepResult:
+def macrostep(chart: Chart, snapshot: Snapshot, event: Event | str) -> Macrostep:
     """Like :func:`step`, also reporting transitions taken and states exited and entered."""
     if isinstance(event, str):
         event = Event(event)
@@ -106,14 +108,14 @@ def _info_of(chart: Chart, snapshot: Snapshot) -> ConfigInfo:
 
 def _macrostep(
     chart: Chart, snapshot: Snapshot, event: Event, info: ConfigInfo, trace: bool
-) -> MacrostepResult:
+) -> Macrostep:
     if snapshot.finished:
-        return MacrostepResult(snapshot, [])
+        return Macrostep(snapshot, [])
     timer_state = chart.timer_of_event.get(event.name)
     if timer_state is not None:
         sid = chart.ids[timer_state]
         if sid not in info.id_set or snapshot._epochs.get(sid) != event.data.get("epoch"):
-            return MacrostepResult(snapshot, [])  # a stale timer: its state was exited since
+            return Macrostep(snapshot, [])  # a stale timer: its state was exited since
     run = _Run(chart, info, snapshot, trace=trace)
     if run.internal:  # left over by a snapshot made mid-macrostep: finish that macrostep first
         run.stabilize()
@@ -378,7 +380,7 @@ class _Run:
             self.execute(plan)
         internal.clear()  # a finished chart processes nothing more
 
-    def result(self) -> MacrostepResult:
+    def result(self) -> Macrostep:
         snapshot = make(
             self.info,
             self.vars,
@@ -390,8 +392,8 @@ class _Run:
             self.finished,
         )
         if not self.trace:
-            return MacrostepResult(snapshot, self.effects)
-        return MacrostepResult(
+            return Macrostep(snapshot, self.effects)
+        return Macrostep(
             snapshot,
             self.effects,
             tuple(self.taken),

@@ -20,7 +20,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -42,8 +42,11 @@ from counterpoint.engine.core.events import Event
 from counterpoint.engine.runtime.queue import EventQueue
 from counterpoint.engine.runtime.trace import effect_to_json, to_jsonable, transition_to_json
 
-#: Version tag of :meth:`Interpreter.snapshot` dicts.
-SNAPSHOT_FORMAT = "counterpoint.interpreter/1"
+if TYPE_CHECKING:
+    from counterpoint.engine.core.step import Macrostep
+
+#: Version tag of the dicts :meth:`Interpreter.save` returns.
+SAVE_FORMAT = "counterpoint.interpreter/1"
 
 
 def _now() -> float:
@@ -73,8 +76,10 @@ def collapse_groups() -> Iterator[None]:
 
 
 @dataclass(frozen=True)
-class MacrostepRecord:
-    """What one macrostep did; listeners receive one of these after every macrostep.
+class StepRecord:
+    """What one macrostep did, with when and in which configuration it ended: listeners
+    receive one of these after every macrostep (the core's :class:`~.step.Macrostep`, stamped
+    with the time and its index, and with the configuration and variables it left).
 
     ``event`` is None for the initial macrostep (entering the initial configuration).
     """
@@ -103,7 +108,7 @@ class MacrostepRecord:
         }
 
 
-Listener = Callable[[MacrostepRecord], None]
+Listener = Callable[[StepRecord], None]
 
 
 # --------------------------------------------------------------------------- effect handlers
@@ -234,7 +239,8 @@ class Interpreter:
 
     ``run()`` returns the final core snapshot when the chart reaches a top-level final state
     or after ``stop()``. Stopping keeps pending timers (frozen with their remaining time),
-    so ``snapshot()`` after ``stop()`` and a later ``run()`` resume exactly.
+    so ``save()`` after ``stop()`` and a later ``run()`` (or :meth:`resume` of what was saved,
+    in another process) continue exactly.
     """
 
     def __init__(
@@ -427,12 +433,12 @@ class Interpreter:
                 await trio.lowlevel.checkpoint()
             nursery.cancel_scope.cancel()
 
-    async def _finish_macrostep(self, event: Event | None, result: Any) -> None:
+    async def _finish_macrostep(self, event: Event | None, result: Macrostep) -> None:
         self.macrosteps += 1
         effects = tuple(result.effects)
         if self._listeners:
             core = self._core
-            record = MacrostepRecord(_now(), event, tuple(result.transitions), tuple(result.exited),
+            record = StepRecord(_now(), event, tuple(result.transitions), tuple(result.exited),
                                      tuple(result.entered), effects, tuple(core.configuration),
                                      dict(core.variables), self.macrosteps - 1)
             for listener in list(self._listeners):
@@ -549,13 +555,14 @@ class Interpreter:
             elif self._sends.get(pending.key) is pending:
                 del self._sends[pending.key]
 
-    # ------------------------------------------------------------------ snapshot / restore
+    # ------------------------------------------------------------------ save / resume
 
-    def snapshot(self) -> dict[str, Any]:
-        """A JSON-able dict of the whole runtime state: core snapshot, queue, timers, delayed sends.
+    def save(self) -> dict[str, Any]:
+        """The whole runtime state as a JSON-able dict: the core snapshot, the queue, the
+        pending timers and delayed sends (tagged ``SAVE_FORMAT``; :meth:`resume` reads it).
 
-        Times are stored relative to now, so a restore in another process (another clock)
-        resumes with the same remaining times.
+        Times are stored relative to now, so resuming in another process (another clock)
+        keeps the same remaining times.
         """
         now = _now()
         queue = []
@@ -564,7 +571,7 @@ class Interpreter:
             item["time"] = event.time - now
             queue.append(item)
         return {
-            "format": SNAPSHOT_FORMAT,
+            "format": SAVE_FORMAT,
             "snapshot": self._core.to_json() if self._core is not None else None,
             "seq": self._seq,
             "anonymous_sends": self._anonymous_sends,
@@ -574,15 +581,16 @@ class Interpreter:
         }
 
     @classmethod
-    def restore(cls, chart: Any, data: Mapping[str, Any], **kwargs: Any) -> Interpreter:
-        """An interpreter in the state ``snapshot()`` described; ``run()`` resumes it.
+    def resume(cls, chart: Any, data: Mapping[str, Any], **kwargs: Any) -> Interpreter:
+        """An interpreter in the state :meth:`save` returned; ``run()`` continues from there.
 
-        Raises ValueError when ``data`` is not an interpreter snapshot.
+        ``kwargs`` go to the constructor (handlers, listeners). Raises ValueError when
+        ``data`` is not a saved interpreter state.
         """
         from counterpoint.engine.core.snapshot import Snapshot
 
-        if not isinstance(data, Mapping) or data.get("format") != SNAPSHOT_FORMAT:
-            raise ValueError(f"not an interpreter snapshot (expected format {SNAPSHOT_FORMAT!r})")
+        if not isinstance(data, Mapping) or data.get("format") != SAVE_FORMAT:
+            raise ValueError(f"not a saved interpreter state (expected format {SAVE_FORMAT!r})")
         try:
             core = Snapshot.from_json(data["snapshot"]) if data.get("snapshot") is not None else None
             interp = cls(chart, snapshot=core, **kwargs)
@@ -604,7 +612,7 @@ class Interpreter:
                                    _remaining(raw))
                 interp._sends[pending.key] = pending
         except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"malformed interpreter snapshot: {type(exc).__name__}: {exc}") from exc
+            raise ValueError(f"malformed saved interpreter state: {type(exc).__name__}: {exc}") from exc
         return interp
 
 

@@ -177,10 +177,10 @@ async def _play(chart: Any, scenario: Scenario) -> None:
                 _check_errors(h, scenario, opener)
                 opener = step
                 if step.kind == "restart":
-                    data = h.snapshot()
+                    saved = h.save()
                     await stack.aclose()
                     stack = AsyncExitStack()
-                    h = await stack.enter_async_context(Harness.open(chart, restore=data))
+                    h = await stack.enter_async_context(Harness.open(chart, resume=saved))
                 else:
                     await _act(h, step)
             else:
