@@ -25,9 +25,9 @@ from counterpoint.dsl.model import (
     Transition,
     Variable,
 )
+from counterpoint.dsl.names import overlaps
 from counterpoint.dsl.source import Span
 from counterpoint.dsl.validate.checks import validate
-from counterpoint.dsl.validate.events import overlaps
 
 F = "a.agent.yaml"
 

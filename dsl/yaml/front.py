@@ -41,9 +41,10 @@ from counterpoint.dsl.model import (
     Variable,
     VoiceSettings,
 )
+from counterpoint.dsl.names import AGENT_HINT, AGENT_RE, DOTTED_HINT, DOTTED_RE
 from counterpoint.dsl.source import NO_SPAN, Span
 from counterpoint.dsl.yaml.nodes import YNode, compose
-from counterpoint.dsl.yaml.reader import AGENT_HINT, AGENT_RE, DOTTED_HINT, DOTTED_RE, Reader, kind_of
+from counterpoint.dsl.yaml.reader import Reader, kind_of
 
 T = TypeVar("T")
 

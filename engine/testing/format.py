@@ -17,8 +17,8 @@ import yaml
 
 from counterpoint.dsl.diagnostics import Diagnostic, did_you_mean
 from counterpoint.dsl.durations import DurationError, parse_duration
+from counterpoint.dsl.names import EVENT_RE, IDENT_RE
 from counterpoint.dsl.source import Span
-from counterpoint.dsl.yaml.reader import EVENT_RE, IDENT_RE
 from counterpoint.engine.testing.matchers import KINDS, Matcher, SpecError, parse_matcher, parse_matchers
 
 #: Suffix of scenario files.
