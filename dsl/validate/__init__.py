@@ -1,0 +1,6 @@
+"""Validation of agents: ``validate`` checks a resolved model; ``check_file``/``check_paths``
+run the whole pipeline over files (read, parse, resolve includes, validate)."""
+
+from counterpoint.dsl.validate.checks import check_file, check_paths, validate
+
+__all__ = ["check_file", "check_paths", "validate"]

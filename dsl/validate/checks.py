@@ -15,8 +15,9 @@ from pathlib import Path
 from counterpoint.dsl.diagnostics import Diagnostic, did_you_mean, sort_key
 from counterpoint.dsl.durations import format_duration
 from counterpoint.dsl.expr.parse import evaluate
-from counterpoint.dsl.files import load_file, resolve_include_path, resolve_includes, where
+from counterpoint.dsl.files import agent_files, load_file, resolve_include_path
 from counterpoint.dsl.handlers import check_handler
+from counterpoint.dsl.includes import resolve_includes
 from counterpoint.dsl.model import (
     Agent,
     Call,
@@ -35,7 +36,7 @@ from counterpoint.dsl.model import (
     walk_states,
     walk_with_parent,
 )
-from counterpoint.dsl.source import Span
+from counterpoint.dsl.source import Span, where
 from counterpoint.dsl.validate.events import EventTable
 from counterpoint.dsl.validate.exprs import ExprChecker
 from counterpoint.dsl.validate.walk import all_actions, outgoing, state_actions
@@ -579,19 +580,6 @@ def check_file(path: str | Path, check_handlers: bool = True) -> tuple[Agent | N
             found = [d for d in found if d.code in INDEPENDENT and (d.span.file, d.span.line) not in flagged]
         more += found
     return resolved, _dedupe([*diags, *more])
-
-
-def agent_files(folder: Path) -> list[Path]:
-    """Definition files under ``folder`` (recursively), skipping scenario tests and hidden dirs."""
-    found = [
-        p
-        for pattern in ("*.agent.yaml", "*.agent")
-        for p in folder.rglob(pattern)
-        if p.is_file()
-        and not p.name.endswith(".test.yaml")
-        and not any(part.startswith(".") or part == "__pycache__" for part in p.relative_to(folder).parts)
-    ]
-    return sorted(set(found))
 
 
 def check_paths(paths: Iterable[str | Path], check_handlers: bool = True) -> tuple[list[Diagnostic], int]:

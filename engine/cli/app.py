@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from counterpoint.dsl.diagnostics import Diagnostic, did_you_mean, sort_key, summary
-from counterpoint.dsl.files import load_file
+from counterpoint.dsl.files import TEXT_SUFFIXES, YAML_SUFFIXES, display_path, load_file
 from counterpoint.dsl.render.graphviz import RenderError, render
 from counterpoint.dsl.text.printer import print_text
-from counterpoint.dsl.validate.checks import check_file, check_paths
+from counterpoint.dsl.validate import check_file, check_paths
 from counterpoint.dsl.yaml.printer import print_yaml
 from counterpoint.dsl.yaml.schema import json_schema
 from counterpoint.engine.testing.runner import run_paths
@@ -37,8 +37,6 @@ EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 PROG = "counterpoint"
 RENDER_FORMATS = ("svg", "png", "pdf", "dot")
-TEXT_SUFFIXES = (".agent",)
-YAML_SUFFIXES = (".agent.yaml", ".yaml", ".yml")
 
 
 class UsageError(Exception):
@@ -77,20 +75,6 @@ _STYLES = {"error": "1;31", "warning": "1;33", "hint": "36", "bold": "1", "ok": 
 
 def paint(text: str, style: str, colour: bool) -> str:
     return f"\x1b[{_STYLES[style]}m{text}\x1b[0m" if colour else text
-
-
-def display_path(path: str | os.PathLike[str]) -> str:
-    """``path`` relative to the working directory when it lies below it, else as given."""
-    text = os.fspath(path)
-    if text.startswith("<") or not text:
-        return text
-    try:
-        p = Path(text)
-        if p.is_absolute():
-            return str(p.relative_to(Path.cwd()))
-    except (ValueError, OSError):
-        pass
-    return text
 
 
 def relativise(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

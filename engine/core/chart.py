@@ -25,7 +25,7 @@ from counterpoint.dsl.diagnostics import Diagnostic, DiagnosticError
 from counterpoint.dsl.model import Agent, State, StateKind, Timer, Tool, Transition
 from counterpoint.dsl.names import event_pattern, matches, pattern_matches
 from counterpoint.dsl.source import Span
-from counterpoint.dsl.validate.checks import validate
+from counterpoint.dsl.validate import validate
 from counterpoint.engine.core.actions import Op, compile_actions
 from counterpoint.engine.core.events import BUILTIN_PRIORITIES, DEFAULT_PRIORITY
 from counterpoint.engine.core.exprs import Compiled, CompileError, compile_guard, constant_value
@@ -350,15 +350,17 @@ def _add_ancestors(chart: Chart, s: int, stop: int, enter: set[int], history: Ca
 # --------------------------------------------------------------------------- compiling
 
 
-def compile_chart(agent: Agent) -> Chart:
+def compile_chart(agent: Agent, *, validated: bool = False) -> Chart:
     """Compile a resolved agent (includes merged). Raises DiagnosticError when it is not sound.
 
-    Soundness is validation's business: the errors :func:`counterpoint.dsl.validate.checks.validate`
+    Soundness is validation's business: the errors :func:`counterpoint.dsl.validate.validate`
     reports (handlers are not imported here) are exactly what makes compiling fail, so
     ``counterpoint validate`` and the runtime never disagree. The compiler itself only turns
     expressions and actions into closures; failures there are diagnostics too, as a safety net.
+    ``validated``: the caller already validated ``agent`` without errors (as
+    :func:`counterpoint.dsl.files.load_agent` does), so it is not validated a second time.
     """
-    errors = validation_errors(agent)
+    errors = [] if validated else validation_errors(agent)
     if errors:
         raise DiagnosticError(errors)
     return _Compiler(agent).run()

@@ -17,12 +17,13 @@ import yaml
 
 from counterpoint.dsl.diagnostics import Diagnostic, did_you_mean
 from counterpoint.dsl.durations import DurationError, parse_duration
+from counterpoint.dsl.files import AGENT_SUFFIXES, SCENARIO_SUFFIXES, read_source
 from counterpoint.dsl.names import EVENT_RE, IDENT_RE
 from counterpoint.dsl.source import Span
 from counterpoint.engine.testing.matchers import KINDS, Matcher, SpecError, parse_matcher, parse_matchers
 
-#: Suffix of scenario files.
-SUFFIX = ".test.yaml"
+#: Suffix of scenario files (the name folders are searched for).
+SUFFIX = SCENARIO_SUFFIXES[0]
 
 #: Steps that make something happen; each opens a new window for the expectations after it.
 ACTIONS = ("send", "wait", "tool_done", "tool_error", "restart")
@@ -479,7 +480,7 @@ def default_agent(test_file: Path) -> Path | None:
     if not name.endswith(SUFFIX):
         return None
     stem = name[: -len(SUFFIX)]
-    for suffix in (".agent.yaml", ".agent"):
+    for suffix in AGENT_SUFFIXES:
         candidate = test_file.with_name(stem + suffix)
         if candidate.exists():
             return candidate
@@ -493,8 +494,6 @@ def parse_text(text: str, path: str, base_dir: Path | None = None) -> ScenarioFi
 
 def parse_file(path: str | Path, display: str | None = None) -> ScenarioFile:
     """Read and parse a scenario file; problems are in ``.diagnostics``, shown as ``display`` (default ``path``)."""
-    from counterpoint.dsl.files import read_source
-
     shown = display if display is not None else str(path)
     text, diags = read_source(path)
     if text is None:
