@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from counterpoint.dsl.diagnostics import Diagnostic
-from counterpoint.dsl.files import STD_DIR, load_file, resolve_include_path
+from counterpoint.dsl.files import AGENT_SUFFIXES, STD_DIR, load_file, resolve_include_path
 from counterpoint.dsl.model import Agent, State
 from counterpoint.dsl.source import Span, where
 
@@ -118,7 +118,7 @@ def _key(path: str | Path) -> Path:
 def _std_names() -> list[str]:
     if not STD_DIR.is_dir():
         return []
-    names = {p.name.removesuffix(".yaml").removesuffix(".agent") for p in STD_DIR.iterdir()}
+    names = {p.name.removesuffix(s) for p in STD_DIR.iterdir() for s in AGENT_SUFFIXES if p.name.endswith(s)}
     return sorted(f"std:{n}" for n in names if not n.startswith((".", "_")))
 
 

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from counterpoint.dsl.diagnostics import Diagnostic, did_you_mean, sort_key, summary
-from counterpoint.dsl.files import TEXT_SUFFIXES, YAML_SUFFIXES, display_path, load_file
+from counterpoint.dsl.files import TEXT_SUFFIXES, YAML_SUFFIXES, display_path, load_agent, load_file
 from counterpoint.dsl.render.graphviz import RenderError, render
 from counterpoint.dsl.text.printer import print_text
-from counterpoint.dsl.validate import check_file, check_paths
+from counterpoint.dsl.validate import check_paths
 from counterpoint.dsl.yaml.printer import print_yaml
 from counterpoint.dsl.yaml.schema import json_schema
 from counterpoint.engine.testing.runner import run_paths
@@ -132,15 +132,9 @@ def refuse_overwrite(out: str | None, inputs: Sequence[str | os.PathLike[str]]) 
 # --------------------------------------------------------------------------- loading
 
 
-def check_one(path: str) -> tuple[Agent | None, list[Diagnostic]]:
-    """Load, resolve and validate one file (the agent is None when it has errors)."""
-    agent, diags = check_file(Path(path))
-    return agent, list(diags)
-
-
 def require_valid(path: str, colour: bool) -> Agent:
     """The resolved agent of ``path``; prints its errors (to stderr) and fails if there are any."""
-    agent, diags = check_one(path)
+    agent, diags = load_agent(Path(path))
     errors = [d for d in diags if d.is_error]  # warnings are for `validate` to report
     if errors:
         print_diagnostics(errors, sys.stderr, colour)
@@ -236,7 +230,7 @@ def convert_target(file: str, to: str | None, out: str | None) -> str:
         lower = Path(out).name.lower()
         named = "dsl" if lower.endswith(TEXT_SUFFIXES) else "yaml" if lower.endswith(YAML_SUFFIXES) else None
     if to and named and to != named:
-        suffix = ".agent" if to == "dsl" else ".agent.yaml"
+        suffix = TEXT_SUFFIXES[0] if to == "dsl" else YAML_SUFFIXES[0]
         raise UsageError(
             f"--to {to} but -o {out} names a {'YAML' if named == 'yaml' else 'textual'} file; "
             f"name the output *{suffix}"
