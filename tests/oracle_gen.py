@@ -29,7 +29,7 @@ from typing import Any, Protocol
 from oracle_build import agent
 
 from counterpoint.dsl.model import Agent, Expr, Raise, Set
-from counterpoint.engine.core.chart import matches
+from counterpoint.dsl.names import matches
 
 EXTERNAL = ("e0", "e1", "e2", "e0.x", "e1.y")
 INTERNAL = ("i0", "i1", "i2")

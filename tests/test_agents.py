@@ -13,7 +13,7 @@ import trio
 
 from counterpoint.dsl.files import load_file
 from counterpoint.dsl.render.graphviz import render
-from counterpoint.dsl.validate.checks import check_file
+from counterpoint.dsl.validate import check_file
 
 ROOT = Path(__file__).resolve().parent.parent
 AGENTS = sorted(

@@ -7,8 +7,9 @@ from oracle_build import agent
 
 from counterpoint.dsl.diagnostics import DiagnosticError
 from counterpoint.dsl.model import Call, Expr, Say, Set, Tool
+from counterpoint.dsl.names import matches
 from counterpoint.engine import DEFAULT_PRIORITY, compile, compile_chart
-from counterpoint.engine.core.chart import COMPOUND, NO_DOMAIN, PARALLEL, ROOT, describe, matches
+from counterpoint.engine.core.chart import COMPOUND, NO_DOMAIN, PARALLEL, ROOT, describe
 
 NESTED = {
     "a": {"initial": "a1", "on": {"go": "b"}, "states": {

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from counterpoint.dsl.files import MAX_BYTES
-from counterpoint.dsl.validate.checks import check_file
+from counterpoint.dsl.validate import check_file
 
 CORPUS = Path(__file__).parent / "corpus"
 SUFFIXES = (".agent.yaml", ".agent", ".txt")

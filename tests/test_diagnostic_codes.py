@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from counterpoint.dsl.diagnostics import CODES, Diagnostic
-from counterpoint.dsl.validate.checks import check_file
+from counterpoint.dsl.validate import check_file
 
 GOLDEN = Path(__file__).parent / "corpus" / "golden"
 

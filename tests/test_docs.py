@@ -200,7 +200,7 @@ def _workdir(block: Block, tmp: Path) -> Path:
 
 
 def check_source(text: str, info: str, folder: Path, name: str | None = None) -> list[Diagnostic]:
-    from counterpoint.dsl.validate.checks import check_file
+    from counterpoint.dsl.validate import check_file
 
     path = folder / (name or ("doc.agent.yaml" if info == "yaml" else "doc.agent"))
     path.write_text(text, encoding="utf-8")

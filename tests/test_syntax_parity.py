@@ -18,7 +18,7 @@ from counterpoint.dsl.diagnostics import Diagnostic
 from counterpoint.dsl.files import STD_DIR, load_file
 from counterpoint.dsl.text.front import load_text
 from counterpoint.dsl.text.printer import print_text
-from counterpoint.dsl.validate.checks import check_file
+from counterpoint.dsl.validate import check_file
 from counterpoint.dsl.yaml.front import load_yaml
 from counterpoint.dsl.yaml.printer import print_yaml
 

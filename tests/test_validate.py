@@ -25,9 +25,9 @@ from counterpoint.dsl.model import (
     Transition,
     Variable,
 )
+from counterpoint.dsl.names import overlaps
 from counterpoint.dsl.source import Span
-from counterpoint.dsl.validate.checks import validate
-from counterpoint.dsl.validate.events import overlaps
+from counterpoint.dsl.validate import validate
 
 F = "a.agent.yaml"
 
@@ -363,7 +363,7 @@ def test_deep_chart_does_not_crash() -> None:
 
 
 def test_spawned_agent_files_must_exist(tmp_path):
-    from counterpoint.dsl.validate.checks import check_file
+    from counterpoint.dsl.validate import check_file
 
     (tmp_path / "helper.agent.yaml").write_text("agent: helper\ninitial: s\nstates: {s: {}}\n")
     path = tmp_path / "a.agent.yaml"
@@ -379,7 +379,7 @@ def test_spawned_agent_files_must_exist(tmp_path):
 
 
 def test_handler_errors_are_reported_next_to_recovered_front_end_errors(tmp_path):
-    from counterpoint.dsl.validate.checks import check_file
+    from counterpoint.dsl.validate import check_file
 
     path = tmp_path / "a.agent.yaml"
     path.write_text(

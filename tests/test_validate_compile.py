@@ -35,7 +35,7 @@ from counterpoint.dsl.model import (
     Variable,
     walk_states,
 )
-from counterpoint.dsl.validate.checks import check_file, validate
+from counterpoint.dsl.validate import check_file, validate
 from counterpoint.engine.core.chart import compile_chart
 
 

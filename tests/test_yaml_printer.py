@@ -22,9 +22,9 @@ from counterpoint.dsl.model import (
     Transition,
     Variable,
 )
+from counterpoint.dsl.names import AGENT_RE
 from counterpoint.dsl.yaml.front import load_yaml
 from counterpoint.dsl.yaml.printer import print_yaml
-from counterpoint.dsl.yaml.reader import AGENT_RE
 
 CONCIERGE = """\
 agent: concierge

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from counterpoint.dsl.diagnostics import Diagnostic, did_you_mean, sort_key, summary
-from counterpoint.dsl.files import load_file
+from counterpoint.dsl.files import TEXT_SUFFIXES, YAML_SUFFIXES, display_path, load_agent, load_file
 from counterpoint.dsl.render.graphviz import RenderError, render
 from counterpoint.dsl.text.printer import print_text
-from counterpoint.dsl.validate.checks import check_file, check_paths
+from counterpoint.dsl.validate import check_paths
 from counterpoint.dsl.yaml.printer import print_yaml
 from counterpoint.dsl.yaml.schema import json_schema
 from counterpoint.engine.testing.runner import run_paths
@@ -37,8 +37,6 @@ EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 PROG = "counterpoint"
 RENDER_FORMATS = ("svg", "png", "pdf", "dot")
-TEXT_SUFFIXES = (".agent",)
-YAML_SUFFIXES = (".agent.yaml", ".yaml", ".yml")
 
 
 class UsageError(Exception):
@@ -77,20 +75,6 @@ _STYLES = {"error": "1;31", "warning": "1;33", "hint": "36", "bold": "1", "ok": 
 
 def paint(text: str, style: str, colour: bool) -> str:
     return f"\x1b[{_STYLES[style]}m{text}\x1b[0m" if colour else text
-
-
-def display_path(path: str | os.PathLike[str]) -> str:
-    """``path`` relative to the working directory when it lies below it, else as given."""
-    text = os.fspath(path)
-    if text.startswith("<") or not text:
-        return text
-    try:
-        p = Path(text)
-        if p.is_absolute():
-            return str(p.relative_to(Path.cwd()))
-    except (ValueError, OSError):
-        pass
-    return text
 
 
 def relativise(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
@@ -148,15 +132,9 @@ def refuse_overwrite(out: str | None, inputs: Sequence[str | os.PathLike[str]]) 
 # --------------------------------------------------------------------------- loading
 
 
-def check_one(path: str) -> tuple[Agent | None, list[Diagnostic]]:
-    """Load, resolve and validate one file (the agent is None when it has errors)."""
-    agent, diags = check_file(Path(path))
-    return agent, list(diags)
-
-
 def require_valid(path: str, colour: bool) -> Agent:
     """The resolved agent of ``path``; prints its errors (to stderr) and fails if there are any."""
-    agent, diags = check_one(path)
+    agent, diags = load_agent(Path(path))
     errors = [d for d in diags if d.is_error]  # warnings are for `validate` to report
     if errors:
         print_diagnostics(errors, sys.stderr, colour)
@@ -252,7 +230,7 @@ def convert_target(file: str, to: str | None, out: str | None) -> str:
         lower = Path(out).name.lower()
         named = "dsl" if lower.endswith(TEXT_SUFFIXES) else "yaml" if lower.endswith(YAML_SUFFIXES) else None
     if to and named and to != named:
-        suffix = ".agent" if to == "dsl" else ".agent.yaml"
+        suffix = TEXT_SUFFIXES[0] if to == "dsl" else YAML_SUFFIXES[0]
         raise UsageError(
             f"--to {to} but -o {out} names a {'YAML' if named == 'yaml' else 'textual'} file; "
             f"name the output *{suffix}"

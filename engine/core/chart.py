@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from counterpoint.dsl.diagnostics import Diagnostic, DiagnosticError
 from counterpoint.dsl.model import Agent, State, StateKind, Timer, Tool, Transition
+from counterpoint.dsl.names import event_pattern, matches, pattern_matches
 from counterpoint.dsl.source import Span
-from counterpoint.dsl.validate.checks import validate
+from counterpoint.dsl.validate import validate
 from counterpoint.engine.core.actions import Op, compile_actions
 from counterpoint.engine.core.events import BUILTIN_PRIORITIES, DEFAULT_PRIORITY
 from counterpoint.engine.core.exprs import Compiled, CompileError, compile_guard, constant_value
@@ -45,36 +46,7 @@ DYNAMIC = -2
 NO_DOMAIN = -1
 
 
-# --------------------------------------------------------------------------- event names
-
-
-def event_pattern(pattern: str) -> tuple[str, ...] | None:
-    """The segments a pattern requires, or None when it matches every event.
-
-    ``user``, ``user.*`` and ``user*`` all require the segment ``user`` (SCXML prefix
-    matching on whole segments); a ``*`` segment inside a pattern matches any one segment.
-    """
-    p = pattern.strip()
-    if p.endswith(".*"):
-        p = p[:-2]
-    elif p.endswith("*"):
-        p = p[:-1].rstrip(".")
-    segments = tuple(s for s in p.split(".") if s)
-    return segments or None
-
-
-def pattern_matches(segments: tuple[str, ...] | None, name: str) -> bool:
-    if segments is None:
-        return True
-    parts = name.split(".")
-    if len(parts) < len(segments):
-        return False
-    return all(a == b or a == "*" for a, b in zip(segments, parts, strict=False))
-
-
-def matches(pattern: str, name: str) -> bool:
-    """Whether the event pattern ``pattern`` matches the event name ``name``."""
-    return pattern_matches(event_pattern(pattern), name)
+# --------------------------------------------------------------------------- event priorities
 
 
 def _most_specific(patterns: tuple[tuple[tuple[str, ...] | None, int], ...], name: str) -> int | None:
@@ -407,15 +379,17 @@ def _static_entry(
 # --------------------------------------------------------------------------- compiling
 
 
-def compile_chart(agent: Agent) -> Chart:
+def compile_chart(agent: Agent, *, validated: bool = False) -> Chart:
     """Compile a resolved agent (includes merged). Raises DiagnosticError when it is not sound.
 
-    Soundness is validation's business: the errors :func:`counterpoint.dsl.validate.checks.validate`
+    Soundness is validation's business: the errors :func:`counterpoint.dsl.validate.validate`
     reports (handlers are not imported here) are exactly what makes compiling fail, so
     ``counterpoint validate`` and the runtime never disagree. The compiler itself only turns
     expressions and actions into closures; failures there are diagnostics too, as a safety net.
+    ``validated``: the caller already validated ``agent`` without errors (as
+    :func:`counterpoint.dsl.files.load_agent` does), so it is not validated a second time.
     """
-    errors = validation_errors(agent)
+    errors = [] if validated else validation_errors(agent)
     if errors:
         raise DiagnosticError(errors)
     return _Compiler(agent).run()

@@ -71,13 +71,12 @@ def load_chart(source: str | os.PathLike[str] | Agent | Any) -> Any:
     from counterpoint.engine.core.chart import compile_chart
 
     if isinstance(source, str | os.PathLike):
-        from counterpoint.dsl.validate.checks import check_file
+        from counterpoint.dsl.files import load_agent
 
-        agent, diags = check_file(Path(source))
-        errors = [d for d in diags if d.is_error]
-        if errors or agent is None:
-            raise DiagnosticError(errors or diags)
-        return compile_chart(agent)
+        agent, diags = load_agent(Path(source))
+        if agent is None:
+            raise DiagnosticError([d for d in diags if d.is_error])
+        return compile_chart(agent, validated=True)
     if isinstance(source, Agent):
         return compile_chart(source)
     return source

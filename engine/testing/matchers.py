@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from counterpoint.dsl.durations import DurationError, format_duration, parse_duration
+from counterpoint.dsl.names import matches as event_matches
 from counterpoint.engine.core.effects import (
     CancelSend,
     CancelTimer,
@@ -134,13 +135,6 @@ def describe_value(kind: str, value: Any) -> str:
 
 
 # --------------------------------------------------------------------------- helpers for specs
-
-
-def event_matches(pattern: str, name: str) -> bool:
-    """The language's event matching: exact, dotted prefix, ``x.*`` and ``*``."""
-    from counterpoint.engine.core.chart import matches
-
-    return matches(pattern, name)
 
 
 def timer_state(key: str) -> str:

@@ -24,6 +24,7 @@ import trio
 import trio.testing
 
 from counterpoint.dsl.diagnostics import Diagnostic, did_you_mean, sort_key
+from counterpoint.dsl.files import display_path, load_agent
 from counterpoint.dsl.model import walk_states
 from counterpoint.dsl.source import Span
 from counterpoint.engine.runtime.interpreter import collapse_groups
@@ -96,11 +97,8 @@ def load_suite(path: str | Path, display: str | None = None) -> Suite:
             )
         )
         return suite
-    from counterpoint.dsl.validate.checks import check_file
-
-    agent, diags = check_file(sfile.agent_path)
-    agent_errors = [d for d in diags if d.is_error]
-    if agent is None or agent_errors:
+    agent, diags = load_agent(sfile.agent_path)
+    if agent is None:
         suite.diagnostics.append(
             Diagnostic(
                 "E008",
@@ -109,7 +107,7 @@ def load_suite(path: str | Path, display: str | None = None) -> Suite:
                 f"run 'counterpoint validate {sfile.agent_path}'",
             )
         )
-        suite.diagnostics += agent_errors or diags
+        suite.diagnostics += [d for d in diags if d.is_error]
         return suite
     # names are checked even when other steps are broken: one run reports every mistake
     suite.diagnostics += check_names(sfile, agent)
@@ -118,7 +116,7 @@ def load_suite(path: str | Path, display: str | None = None) -> Suite:
     from counterpoint.engine.core.chart import compile_chart
 
     try:
-        suite.chart = compile_chart(agent)
+        suite.chart = compile_chart(agent, validated=True)
     except Exception as exc:  # a valid agent the compiler rejects: report, do not crash the run
         suite.diagnostics.append(
             Diagnostic("E008", f"cannot compile {sfile.agent_path}: {exc}", Span(sfile.path, 1, 1))
@@ -309,13 +307,6 @@ def run_suite(suite: Suite, names: Iterable[str] | None = None) -> list[Outcome]
 
 
 # --------------------------------------------------------------------------- run_paths: the CLI's entry point
-
-
-def display_path(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except (ValueError, OSError):
-        return str(path)
 
 
 def collect(paths: Sequence[str]) -> tuple[list[Path], list[str]]:
