@@ -63,27 +63,34 @@ def model_server(timeout: float = 60.0) -> Iterator[str]:
 
 @dataclass
 class Reply:
+    """One answer; ``cut`` sends only that many bytes of the body, then closes the connection."""
+
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     body: str = '{"error": {"message": "scripted"}}'
+    cut: int | None = None
 
 
 @dataclass
 class Seen:
     at: float
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # names in lower case
+    body: str
+
+
+def sse_events(events: Sequence[dict[str, object]]) -> Reply:
+    """A 200 answer streaming these chunk objects (id, object, created and model filled in)."""
+    chunks = [{"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m", **event}
+              for event in events]
+    body = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks) + "data: [DONE]\n\n"
+    return Reply(200, {"Content-Type": "text/event-stream"}, body)
 
 
 def sse_answer(text: str) -> Reply:
-    """A 200 answer streaming ``text`` in two chunks, as OpenAI-compatible servers do."""
-    chunks = [{"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
-               "choices": [{"index": 0, "delta": {"content": part}, "finish_reason": None}]}
-              for part in (text[: len(text) // 2], text[len(text) // 2:])]
-    chunks.append({"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
-                   "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-    body = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks) + "data: [DONE]\n\n"
-    return Reply(200, {"Content-Type": "text/event-stream"}, body)
+    """A 200 answer streaming ``text`` one character a chunk, as OpenAI-compatible servers do."""
+    return sse_events([{"choices": [{"index": 0, "delta": {"content": char}}]} for char in text]
+                      + [{"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}])
 
 
 @contextmanager
@@ -93,8 +100,8 @@ def status_server(replies: Sequence[Reply]) -> Iterator[tuple[str, list[Seen]]]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (the http.server naming)
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            seen.append(Seen(time.monotonic(), self.path, dict(self.headers)))
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+            seen.append(Seen(time.monotonic(), self.path, {k.lower(): v for k, v in self.headers.items()}, body))
             reply = replies[min(len(seen), len(replies)) - 1]
             payload = reply.body.encode()
             self.send_response(reply.status)
@@ -103,7 +110,9 @@ def status_server(replies: Sequence[Reply]) -> Iterator[tuple[str, list[Seen]]]:
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
-            self.wfile.write(payload)
+            self.wfile.write(payload if reply.cut is None else payload[: reply.cut])
+            self.wfile.flush()
+            self.close_connection = True
 
         def log_message(self, format: str, *args: object) -> None:
             pass  # keep the test output clean

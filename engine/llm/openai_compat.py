@@ -153,11 +153,11 @@ class OpenAICompatibleLLM:
         if isinstance(exc, openai.APITimeoutError):
             kind, what = "timeout", f"no answer from {where} in time"
         elif isinstance(exc, openai.APIConnectionError):
-            kind, what = "connection", f"cannot connect to {where}"
+            kind, what = "connection", f"the connection to {where} broke" if yielded else f"cannot connect to {where}"
         elif isinstance(exc, openai.APIStatusError):
             status = exc.status_code
             retry_after = _retry_after(exc.response.headers)
-            detail = self._scrub(_excerpt(exc.message))
+            detail = self._scrub(_excerpt(_server_message(exc)))
             if status == 429:
                 kind, what = "rate_limit", f"rate limited by {where} (HTTP 429): {detail}"
             elif status == 408:
@@ -243,6 +243,17 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(when.timestamp() - time.time(), 0.0)
+
+
+def _server_message(exc: openai.APIStatusError) -> str:
+    """The server's own words: ``error.message`` of the body when it has one."""
+    body = exc.body
+    if isinstance(body, Mapping):
+        inner = body.get("error", body)
+        message = inner.get("message") if isinstance(inner, Mapping) else inner
+        if isinstance(message, str) and message:
+            return message
+    return exc.message
 
 
 def _excerpt(text: str) -> str:
