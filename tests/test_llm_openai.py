@@ -213,6 +213,7 @@ def test_the_api_key_never_appears_in_errors_or_reprs(monkeypatch: pytest.Monkey
     assert error.kind == "auth" and "[redacted]" in str(error)
     shown = text + str(error) + repr(error) + "".join(traceback.format_exception(error))
     assert SECRET not in shown
+    assert error.__cause__ is None and error.__context__ is None  # the client's request is not attached
     refused = failure(OpenAICompatibleLLM("m", base_url=f"http://127.0.0.1:{closed_port()}/v1",
                                           api_key=SECRET, retry=RetryPolicy(attempts=1)))
     assert SECRET not in str(refused) + "".join(traceback.format_exception(refused))

@@ -16,9 +16,11 @@ constrained by a JSON schema meaning "answer in words, or call one of these tool
 matching its parameters" (``{"say": ...}`` or ``{"tool": NAME, "arguments": {...}}``); a call is
 therefore always well formed. One call per turn; the answer is parsed once complete.
 
-*Measured* (2 vCPU, no GPU, 1 thread): load 1.2–1.5 s; about 37 tokens/s generating and
-50–60 tokens/s reading the prompt while other work shares the CPU, over 150 tokens/s on an idle
-machine; a constrained tool call of ~25 tokens takes about 0.7–1 s; peak RSS ~200 MB.
+*Measured* (2 vCPU, no GPU, 1 thread, other work loading the machine): load 0.8–3.5 s (1.2 s
+typical); 14–37 tokens/s generating (about 170 tokens/s on an idle machine); a constrained tool
+call of ~80 prompt and ~40 answer tokens in 2.7–6 s; a cancelled turn stops within 0.1 s; peak
+RSS ~270 MB. Two threads on two busy cores collapse to ~1 token/s (llama.cpp's threads
+spin-wait for each other), hence one thread by default.
 """
 
 from __future__ import annotations

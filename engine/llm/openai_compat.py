@@ -126,8 +126,10 @@ class OpenAICompatibleLLM:
             except Exception as exc:  # any transport or API failure becomes an LLMError
                 failed += 1
                 error, retry_after = self._translate(exc, failed, yielded)
-                if not error.retryable or yielded or failed >= self.retry.attempts:
-                    raise error from None
+            # Raised out here, not in the handler, so that the client's exception (which holds
+            # the request and its headers) is not attached to ours as its context.
+            if not error.retryable or yielded or failed >= self.retry.attempts:
+                raise error
             await trio.sleep(self.retry.delay(failed, retry_after))
 
     def _body(self, request: LLMRequest) -> dict[str, Any]:
