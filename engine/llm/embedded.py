@@ -17,10 +17,11 @@ matching its parameters" (``{"say": ...}`` or ``{"tool": NAME, "arguments": {...
 therefore always well formed. One call per turn; the answer is parsed once complete.
 
 *Measured* (2 vCPU, no GPU, 1 thread, other work loading the machine): load 0.8–3.5 s (1.2 s
-typical); 14–37 tokens/s generating (about 170 tokens/s on an idle machine); a constrained tool
-call of ~80 prompt and ~40 answer tokens in 2.7–6 s; a cancelled turn stops within 0.1 s; peak
-RSS ~270 MB. Two threads on two busy cores collapse to ~1 token/s (llama.cpp's threads
-spin-wait for each other), hence one thread by default.
+typical); 14–37 tokens/s generating (an idle machine of this kind ran it at 165–178 tokens/s
+with llama.cpp's default threads); a constrained tool call of ~80 prompt and ~40 answer tokens
+in 2.7–6 s; a cancelled turn stops within 0.1 s; peak RSS ~270 MB. Two threads on two busy
+cores collapse to ~1 token/s (llama.cpp's threads spin-wait for each other), hence one thread
+by default.
 """
 
 from __future__ import annotations
@@ -161,7 +162,8 @@ class EmbeddedLLM:
         """The model stays loaded for the rest of the process: other backends share it."""
 
     async def stream(self, request: LLMRequest) -> AsyncIterator[StreamItem]:
-        server = await trio.to_thread.run_sync(self._server)
+        # A turn cancelled while the model loads returns at once; the load finishes for the next one.
+        server = await trio.to_thread.run_sync(self._server, abandon_on_cancel=True)
         constrained = bool(request.tools) and request.tool_choice != "none"
         body = self._body(request, constrained)
         send, receive = trio.open_memory_channel[tuple[str, Any]](math.inf)
