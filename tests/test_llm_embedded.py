@@ -19,7 +19,13 @@ from counterpoint.engine.llm.base import (
     ToolCallRequest,
     TurnUsage,
 )
-from counterpoint.engine.llm.embedded import EmbeddedLLM, choice_schema, default_model_path, plain_messages
+from counterpoint.engine.llm.embedded import (
+    EmbeddedLLM,
+    SayStream,
+    choice_schema,
+    default_model_path,
+    plain_messages,
+)
 
 FIND_TABLE = {"type": "function", "function": {
     "name": "find_table", "description": "Find a free table in a restaurant",
@@ -175,3 +181,27 @@ def test_plain_messages_write_tool_traffic_as_text() -> None:
     assert plain[1]["content"] == "Table for two?"
     assert plain[2]["content"] == 'Looking.\n{"tool": "find_table", "arguments": {"cuisine": "thai"}}'
     assert plain[3]["content"] == "[result of find_table (call call_1)]: table 4 at 8 pm"
+
+
+@pytest.mark.parametrize("answer", [
+    '{"say": "Hello there"}',
+    '{\n  "say": "Quote \\" back\\\\slash \\n new line \\u00e9t\\u00e9 \\ud83d\\ude00 end"\n}',
+    '{"say": ""}',
+])
+def test_the_words_of_a_constrained_answer_stream_as_they_come(answer: str) -> None:
+    for size in (1, 2, 5, len(answer)):
+        words = SayStream()
+        pieces = [words.feed(answer[at: at + size]) for at in range(0, len(answer), size)]
+        assert words.started and "".join(pieces) == json.loads(answer)["say"]
+
+
+def test_each_character_comes_out_as_soon_as_it_is_decoded() -> None:
+    words = SayStream()
+    pieces = [words.feed(char) for char in '{"say": "Hi you"}']
+    assert pieces == [""] * 9 + ["H", "i", " ", "y", "o", "u"] + ["", ""]
+
+
+def test_a_tool_call_answer_streams_no_words() -> None:
+    words = SayStream()
+    answer = '{"tool": "weather", "arguments": {"say": "x"}}'
+    assert [words.feed(char) for char in answer] == [""] * len(answer) and not words.started
