@@ -65,9 +65,13 @@ class BoundTool:
                 problems.append(f"argument '{where}': {err.message}" if where else err.message)
         if not problems:
             return None
-        declared = ", ".join(p.name + ("" if p.required else "?") for p in self.tool.params) or "none"
         unique = list(dict.fromkeys(problems))
-        return f"invalid arguments for {self.name}: {'; '.join(unique)} (parameters: {declared})"
+        return f"invalid arguments for {self.name}: {'; '.join(unique)} (parameters: {_declared(self.tool)})"
+
+
+def _declared(tool: Tool) -> str:
+    """``cuisine, party, time?``: the declared parameters, optional ones marked."""
+    return ", ".join(p.name + ("" if p.required else "?") for p in tool.params) or "none"
 
 
 def _asks_for_context(param: inspect.Parameter) -> bool:
@@ -120,12 +124,11 @@ def bind_tool(tool: Tool, base_dir: Path, allow: tuple[str, ...] = ()) -> BoundT
     ctx = context_param(handler, tool)
     mismatch = _check_signature(handler, tool, ctx)
     if mismatch:
-        declared = ", ".join(p.name + ("" if p.required else "?") for p in tool.params) or "none"
         raise ToolBindError(tool.name, Diagnostic(
             "E109",
             f"handler '{tool.handler}' of tool '{tool.name}' does not fit its declared parameters: {mismatch}",
             handler_span(tool),
-            f"give the function one parameter per declared parameter ({declared}; optional ones need a "
+            f"give the function one parameter per declared parameter ({_declared(tool)}; optional ones need a "
             f"default), plus '{CONTEXT_NAME}' or a ToolContext-annotated one for the context",
         ))
     is_async = inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import inspect
 import json
 import math
 import threading
@@ -233,8 +232,6 @@ class ToolRunner:
                     result = await trio.to_thread.run_sync(work, abandon_on_cancel=True, limiter=self._threads)
                 finally:
                     done.set()
-        if inspect.isawaitable(result):  # a sync wrapper around a coroutine (e.g. a decorator)
-            result = await result
         return result
 
     # ------------------------------------------------------------------ ending
