@@ -268,6 +268,7 @@ def test_the_model_lists_and_cancels_running_calls() -> None:
             await trio.sleep(2)
             r.send("user.said", text="never mind")
             await trio.sleep(5)
+            assert {"list_running_calls", "cancel_call"} <= {t["function"]["name"] for t in r.model.requests[1].tools}
             listed = [e for e in r.session.ledger.entries if isinstance(e, ToolOutcome) and e.tool == "list_running_calls"]
             assert listed[0].result == [{"call_id": "call1", "tool": "lookup", "args": {"query": "slow q"}, "age_s": 2.0}]
             assert r.data("tool.lookup.cancelled")[0]["reason"] == "cancelled by the model"
@@ -301,7 +302,7 @@ def test_prompts_show_the_time_and_state_prompts() -> None:
             assert "Use the tools when you need facts." in text
             assert "You are a help desk." in text
             tools = {t["function"]["name"] for t in r.model.requests[0].tools}
-            assert tools == {"lookup", "urgent", "quiet", "fragile", "hang", "boom", "list_running_calls", "cancel_call"}
+            assert tools == {"lookup", "urgent", "quiet", "fragile", "hang", "boom"}
 
     run(main)
 

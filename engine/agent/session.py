@@ -394,7 +394,8 @@ class AgentSession(EffectHandler):
         config = self.interpreter.configuration
         prompts = [p for sid in config if (p := self.chart.state(sid).prompt)]
         schemas: list[ToolSchema] = [openai_tool(self.chart.tools[t]) for t in self.allowed_tools()]
-        schemas.extend(builtins.BUILTIN_TOOLS.values())
+        if self.runner.running():  # offered only when there is something to list or cancel
+            schemas.extend(builtins.BUILTIN_TOOLS.values())
         ctx = PromptContext(
             instructions=self.chart.agent.instructions,
             state_prompts=prompts,
