@@ -15,6 +15,7 @@ import trio
 import trio.testing
 
 from counterpoint.dsl.model import Param, Tool
+from counterpoint.dsl.validate.events import TOOL_EVENTS
 from counterpoint.engine.tools import BoundTool, ToolRunner, bind_tool
 from counterpoint.engine.tools import runner as runner_module
 
@@ -529,3 +530,23 @@ def test_concierge_tools_run(tmp_path: Path) -> None:
     assert rec.outcome("b1")[1:] == ("tool.book_table.error", {
         "call_id": "b1", "error": "ValueError: unknown restaurant 'Nowhere'", "started": 0.0, "ended": 0.0,
         "elapsed": 0.0})
+
+
+def test_event_data_fields_are_the_documented_ones(bound: dict[str, BoundTool]) -> None:
+    """Validation lets guards use exactly these fields (E107), so the runner must emit them."""
+    rec = Recorder()
+
+    async def body(nursery: trio.Nursery) -> None:
+        runner = ToolRunner(bound, rec)
+        start(runner, nursery, "p", "steps", n=1)
+        start(runner, nursery, "e", "fail", message="x")
+        start(runner, nursery, "t", "slow", seconds=9, tag="t")
+        start(runner, nursery, "c", "hang")
+        start(runner, nursery, "r", "add", a=1)
+        runner.cancel("c", "test")
+
+    run(body)
+    kinds = {name.rsplit(".", 1)[1]: set(data) for _, name, data in rec.events}
+    assert set(kinds) == set(TOOL_EVENTS)
+    for kind, fields in kinds.items():
+        assert fields == TOOL_EVENTS[kind], kind
