@@ -550,3 +550,24 @@ def test_event_data_fields_are_the_documented_ones(bound: dict[str, BoundTool]) 
     assert set(kinds) == set(TOOL_EVENTS)
     for kind, fields in kinds.items():
         assert fields == TOOL_EVENTS[kind], kind
+
+
+def test_sync_handlers_under_the_real_clock(bound: dict[str, BoundTool]) -> None:
+    """Outside a virtual clock the thread is awaited directly: results, errors and cancellation."""
+    rec = Recorder()
+    handlers = module_of(bound)
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            runner = ToolRunner(bound, rec)
+            start(runner, nursery, "a1", "add", a=20, b=22)
+            start(runner, nursery, "f1", "fail_sync", message="nope")
+            start(runner, nursery, "w1", "wait_for_cancel")
+            await trio.to_thread.run_sync(handlers.ENTERED.wait)
+            runner.cancel("w1", "done waiting")
+            assert await trio.to_thread.run_sync(handlers.SAW_CANCEL.wait, 10)
+
+    trio.run(main)
+    assert rec.outcome("a1")[2]["result"] == 42
+    assert rec.outcome("f1")[2]["error"] == "KeyError: 'nope'"
+    assert rec.outcome("w1")[1] == "tool.wait_for_cancel.cancelled"
