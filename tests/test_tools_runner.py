@@ -15,6 +15,7 @@ import trio
 import trio.testing
 
 from counterpoint.dsl.model import Param, Tool
+from counterpoint.dsl.validate.events import TOOL_EVENTS
 from counterpoint.engine.tools import BoundTool, ToolRunner, bind_tool
 from counterpoint.engine.tools import runner as runner_module
 
@@ -529,3 +530,44 @@ def test_concierge_tools_run(tmp_path: Path) -> None:
     assert rec.outcome("b1")[1:] == ("tool.book_table.error", {
         "call_id": "b1", "error": "ValueError: unknown restaurant 'Nowhere'", "started": 0.0, "ended": 0.0,
         "elapsed": 0.0})
+
+
+def test_event_data_fields_are_the_documented_ones(bound: dict[str, BoundTool]) -> None:
+    """Validation lets guards use exactly these fields (E107), so the runner must emit them."""
+    rec = Recorder()
+
+    async def body(nursery: trio.Nursery) -> None:
+        runner = ToolRunner(bound, rec)
+        start(runner, nursery, "p", "steps", n=1)
+        start(runner, nursery, "e", "fail", message="x")
+        start(runner, nursery, "t", "slow", seconds=9, tag="t")
+        start(runner, nursery, "c", "hang")
+        start(runner, nursery, "r", "add", a=1)
+        runner.cancel("c", "test")
+
+    run(body)
+    kinds = {name.rsplit(".", 1)[1]: set(data) for _, name, data in rec.events}
+    assert set(kinds) == set(TOOL_EVENTS)
+    for kind, fields in kinds.items():
+        assert fields == TOOL_EVENTS[kind], kind
+
+
+def test_sync_handlers_under_the_real_clock(bound: dict[str, BoundTool]) -> None:
+    """Outside a virtual clock the thread is awaited directly: results, errors and cancellation."""
+    rec = Recorder()
+    handlers = module_of(bound)
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            runner = ToolRunner(bound, rec)
+            start(runner, nursery, "a1", "add", a=20, b=22)
+            start(runner, nursery, "f1", "fail_sync", message="nope")
+            start(runner, nursery, "w1", "wait_for_cancel")
+            await trio.to_thread.run_sync(handlers.ENTERED.wait)
+            runner.cancel("w1", "done waiting")
+            assert await trio.to_thread.run_sync(handlers.SAW_CANCEL.wait, 10)
+
+    trio.run(main)
+    assert rec.outcome("a1")[2]["result"] == 42
+    assert rec.outcome("f1")[2]["error"] == "KeyError: 'nope'"
+    assert rec.outcome("w1")[1] == "tool.wait_for_cancel.cancelled"

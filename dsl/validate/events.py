@@ -26,13 +26,15 @@ RUNTIME_EVENTS: dict[str, frozenset[str]] = {
     "error.execution": frozenset({"error", "effect"}),
 }
 
+#: ``tool.<name>.<kind>`` -> its data fields (the tool runner emits exactly these; a test checks).
+_TIMES = frozenset({"call_id", "started", "ended", "elapsed"})
 TOOL_EVENTS: dict[str, frozenset[str]] = {
-    "started": frozenset({"call_id", "args"}),
+    "started": frozenset({"call_id", "args", "state", "origin"}),
     "progress": frozenset({"call_id", "progress", "message"}),
-    "done": frozenset({"call_id", "result"}),
-    "error": frozenset({"call_id", "error"}),
-    "timeout": frozenset({"call_id"}),
-    "cancelled": frozenset({"call_id"}),
+    "done": _TIMES | {"result"},
+    "error": _TIMES | {"error"},
+    "timeout": _TIMES | {"timeout"},
+    "cancelled": _TIMES | {"reason"},
 }
 
 AGENT_EVENT_FIELDS = frozenset({"result", "error"})
