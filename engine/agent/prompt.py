@@ -136,14 +136,15 @@ def render_prompt(ledger: Ledger, ctx: PromptContext) -> RenderedPrompt:
     system: Message = {"role": "system", "content": _system_text(ledger, ctx, cache.clock)}
     tools = list(ctx.tools)
     fixed = _cost((system,)) + (len(json.dumps(tools)) if tools else 0)
-    last_user = cache.last_user_turn(ledger)
+    items = cache.sync(ledger)
+    last_user = cache.last_user
     pinned = cache.get(ledger, last_user) if last_user >= 0 else None
     pinned_cost = pinned.full_cost if pinned is not None else 0
     room = budget.max_chars - fixed - 2 * _OMISSION_COST - pinned_cost
 
-    walk = _walk(cache, ledger, last_user, room, condense_before=-1)
+    walk = _walk(cache, items, ledger, last_user, room, condense_before=-1)
     if (walk.stop >= 0 or walk.condensed) and last_user > 0:
-        walk = _walk(cache, ledger, last_user, room, condense_before=last_user)
+        walk = _walk(cache, items, ledger, last_user, room, condense_before=last_user)
 
     # entries 0..stop are left out, except the pinned user turn when it is among them
     stop = walk.stop
@@ -175,7 +176,9 @@ class _Walk:
     stop: int  # the newest entry left out; -1 when none is
 
 
-def _walk(cache: _Cache, ledger: Ledger, pinned: int, room: int, condense_before: int) -> _Walk:
+def _walk(
+    cache: _Cache, items: list[_Rendered | None], ledger: Ledger, pinned: int, room: int, condense_before: int
+) -> _Walk:
     """Take entries from the newest back while they fit in ``room`` characters.
 
     Entries are taken in full while they fit, then condensed; entries older than
@@ -186,7 +189,7 @@ def _walk(cache: _Cache, ledger: Ledger, pinned: int, room: int, condense_before
     in_full = True
     i = len(ledger) - 1
     while i >= 0:
-        item = cache.get(ledger, i)
+        item = items[i] or cache.get(ledger, i)
         if i == pinned:
             taken.append(item.full)
         elif in_full and i > condense_before and item.full_cost <= room - spent:
@@ -449,34 +452,31 @@ def _render_entry(entry: Entry, ledger: Ledger, clock: _Clock, limit: int) -> _R
 class _Cache:
     """One ledger's rendered entries by position (the ledger is append-only, so positions are stable)."""
 
-    __slots__ = ("key", "clock", "limit", "items", "scanned", "last_user")
+    __slots__ = ("key", "clock", "limit", "items", "last_user")
 
     def __init__(self, started_at: datetime, limit: int) -> None:
         self.key: tuple[datetime, tzinfo | None, int] = (started_at, started_at.tzinfo, limit)
         self.clock = _Clock(started_at)
         self.limit = limit
         self.items: list[_Rendered | None] = []
-        self.scanned = 0  # entries looked at by last_user_turn
-        self.last_user = -1
+        self.last_user = -1  # the position of the most recent user turn; -1: none
+
+    def sync(self, ledger: Ledger) -> list[_Rendered | None]:
+        """The cached items, one slot per entry (None: not rendered yet); updates ``last_user``."""
+        items, known = self.items, len(self.items)
+        if known < len(ledger):
+            items.extend([None] * (len(ledger) - known))
+            for index in range(len(ledger) - 1, known - 1, -1):  # only the new entries
+                if type(ledger.entries[index]) is UserTurn:
+                    self.last_user = index
+                    break
+        return items
 
     def get(self, ledger: Ledger, index: int) -> _Rendered:
-        items = self.items
-        if len(items) <= index:
-            items.extend([None] * (len(ledger) - len(items)))
-        item = items[index]
+        item = self.items[index]
         if item is None:
-            item = items[index] = _render_entry(ledger.entries[index], ledger, self.clock, self.limit)
+            item = self.items[index] = _render_entry(ledger.entries[index], ledger, self.clock, self.limit)
         return item
-
-    def last_user_turn(self, ledger: Ledger) -> int:
-        """The position of the most recent user turn (-1: none), looking only at new entries."""
-        entries = ledger.entries
-        for index in range(len(entries) - 1, self.scanned - 1, -1):
-            if type(entries[index]) is UserTurn:
-                self.last_user = index
-                break
-        self.scanned = len(entries)
-        return self.last_user
 
 
 _caches: WeakKeyDictionary[Ledger, _Cache] = WeakKeyDictionary()
