@@ -120,7 +120,7 @@ def test_interrupt_delivery_preempts_the_turn_in_progress() -> None:
     async def main() -> None:
         replies = [
             {"calls": [{"tool": "urgent", "args": {"query": "quick news"}}]},
-            {"say": "one two three four five six seven eight nine ten", "pace": "200ms"},
+            {"say": "one two three four five six seven eight nine ten", "pace": "100ms"},
             {"say": "Breaking news."},
         ]
         async with desk(replies) as r:
@@ -318,3 +318,15 @@ def test_a_user_turn_is_in_the_ledger_before_the_answer() -> None:
 
     run(main)
 
+
+
+def test_a_time_stamp_the_model_copies_from_the_prompt_is_not_spoken() -> None:
+    async def main() -> None:
+        async with desk([{"say": "[14:00:01] Hello there."}, {"say": "Hi"}]) as r:
+            r.send("user.said", text="hi")
+            await trio.sleep(1)
+            r.send("user.said", text="again")
+            await trio.sleep(1)
+            assert [d["text"] for d in r.data("agent.said")] == ["Hello there.", "Hi"]
+
+    run(main)

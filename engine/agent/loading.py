@@ -1,4 +1,5 @@
-"""From a definition file to a runnable session: load, validate, compile, bind tools, wire."""
+"""From a definition file to runnable sessions: load, validate, compile and bind tools once,
+then start as many sessions of it as needed."""
 
 from __future__ import annotations
 
@@ -7,16 +8,17 @@ from datetime import datetime
 from pathlib import Path
 
 from counterpoint.dsl.diagnostics import DiagnosticError
+from counterpoint.dsl.model import Agent
 from counterpoint.dsl.validate.checks import check_file
 from counterpoint.engine.agent.ledger import Ledger
 from counterpoint.engine.agent.prompt import PromptBudget
 from counterpoint.engine.agent.session import AgentSession, SessionLimits
 from counterpoint.engine.agent.speaker import Speaker
 from counterpoint.engine.agent.subagents import SubAgents
-from counterpoint.engine.core.chart import compile_chart
+from counterpoint.engine.core.chart import Chart, compile_chart
 from counterpoint.engine.llm.base import LLMBackend
 from counterpoint.engine.runtime.interpreter import Interpreter, Listener
-from counterpoint.engine.tools.binding import bind_tools
+from counterpoint.engine.tools.binding import BoundTool, bind_tools
 
 
 @dataclass
@@ -30,30 +32,51 @@ class SessionOptions:
     listeners: tuple[Listener, ...] = ()
 
 
-def open_session(path: str | Path, backend: LLMBackend, options: SessionOptions | None = None, *,
-                 ledger: Ledger | None = None, depth: int = 0) -> tuple[Interpreter, AgentSession]:
-    """Load the definition at ``path`` and return an interpreter wired to an agent session.
+@dataclass(frozen=True)
+class Definition:
+    """A loaded agent: its model, compiled chart and bound tools, shared by all its sessions."""
 
-    Raises :class:`DiagnosticError` (with positioned diagnostics) when the file does not load;
-    nothing has run then. ``await interpreter.run()`` starts the agent.
+    path: Path
+    agent: Agent
+    chart: Chart
+    tools: dict[str, BoundTool]
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.resolve().parent
+
+    def session(self, backend: LLMBackend, options: SessionOptions | None = None, *,
+                ledger: Ledger | None = None, depth: int = 0) -> tuple[Interpreter, AgentSession]:
+        """A new interpreter wired to a new agent session; ``await interpreter.run()`` starts it."""
+        options = options or SessionOptions()
+
+        def make_child(path: Path, parent: AgentSession, child_ledger: Ledger) -> tuple[Interpreter, AgentSession]:
+            child_options = SessionOptions(started_at=parent.started_at, budget=options.budget,
+                                           limits=options.limits)
+            return load_definition(path).session(parent.backend, child_options, ledger=child_ledger,
+                                                 depth=parent.depth + 1)
+
+        session = AgentSession(self.chart, backend, tools=self.tools, speaker=options.speaker, ledger=ledger,
+                               started_at=options.started_at, budget=options.budget, limits=options.limits,
+                               spawner=SubAgents(self.base_dir, make_child), depth=depth)
+        return Interpreter(self.chart, handlers=[session], listeners=options.listeners), session
+
+
+def load_definition(path: str | Path) -> Definition:
+    """Load, validate, compile and bind the definition at ``path``.
+
+    Raises :class:`DiagnosticError` with the same positioned diagnostics as ``counterpoint
+    validate`` when the file has errors (a tool handler that cannot be imported included).
     """
-    options = options or SessionOptions()
     path = Path(path)
     agent, diagnostics = check_file(path)
     errors = [d for d in diagnostics if d.is_error]
     if agent is None or errors:
         raise DiagnosticError(errors or diagnostics)
-    chart = compile_chart(agent)
-    base_dir = path.resolve().parent
-    tools = bind_tools(agent, base_dir)
+    return Definition(path, agent, compile_chart(agent), bind_tools(agent, path.resolve().parent))
 
-    def make_child(child_path: Path, parent: AgentSession, child_ledger: Ledger) -> tuple[Interpreter, AgentSession]:
-        child_options = SessionOptions(speaker=None, started_at=parent.started_at, budget=options.budget,
-                                       limits=options.limits)
-        return open_session(child_path, parent.backend, child_options, ledger=child_ledger, depth=parent.depth + 1)
 
-    session = AgentSession(chart, backend, tools=tools, speaker=options.speaker, ledger=ledger,
-                           started_at=options.started_at, budget=options.budget, limits=options.limits,
-                           spawner=SubAgents(base_dir, make_child), depth=depth)
-    interpreter = Interpreter(chart, handlers=[session], listeners=options.listeners)
-    return interpreter, session
+def open_session(path: str | Path, backend: LLMBackend, options: SessionOptions | None = None
+                 ) -> tuple[Interpreter, AgentSession]:
+    """Load the definition at ``path`` and return an interpreter wired to a new agent session."""
+    return load_definition(path).session(backend, options)

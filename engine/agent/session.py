@@ -23,6 +23,7 @@ only goes into the ledger.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -71,6 +72,10 @@ from counterpoint.engine.tools.schema import openai_tool
 
 TOOL_OUTCOMES = ("done", "error", "timeout", "cancelled")
 
+#: A time stamp as the prompt writes them ("[14:02:03] "), which models sometimes copy.
+_STAMP = re.compile(r"\[\d{1,2}:\d{2}(?::\d{2})?\]\s*")
+_STAMP_LOOKAHEAD = 11
+
 
 class Spawner(Protocol):
     """Starts sub-agents for ``spawn``/``fork`` effects (:class:`.subagents.SubAgents`)."""
@@ -99,6 +104,7 @@ class _Turn:
     utterance: Utterance | None = None
     refused: list[str] = field(default_factory=list)
     done: bool = False
+    head: str = ""  # the first characters, held back until a copied time stamp can be seen
 
 
 @dataclass
@@ -239,7 +245,7 @@ class AgentSession(EffectHandler):
         self._maybe_deliver()
 
     def _observe(self, event: Event, effects: Sequence[Effect]) -> None:
-        name, data, t = event.name, event.data, self._event_time(event)
+        name, data, t = event.name, event.data, self._now()  # the ledger is in processing order
         if name == "user.said":
             text = data.get("text")
             if isinstance(text, str) and text:
@@ -261,11 +267,6 @@ class AgentSession(EffectHandler):
             self._start_turn(None)  # replaces (cancels) any turn in progress
         else:
             self._due.append(name)
-
-    def _event_time(self, event: Event) -> float:
-        self._now()
-        assert self._t0 is not None
-        return max(0.0, event.time - self._t0)
 
     def _delivery_of(self, name: str) -> str | None:
         parts = name.split(".")
@@ -423,6 +424,7 @@ class AgentSession(EffectHandler):
             except Exception as exc:  # a backend bug is a failed turn, not a crashed session
                 self._turn_failed(turn, f"{type(exc).__name__}: {exc}")
                 return
+            self._turn_text(turn, "", final=True)
             turn.done = True
             if turn.refused:
                 self._send("llm.error", {"error": "; ".join(turn.refused), "text": turn.text}, own=True)
@@ -437,17 +439,23 @@ class AgentSession(EffectHandler):
                     self._send("agent.said", {"text": turn.text, "interrupted": False}, own=True)
                 self._maybe_deliver()
 
-    def _turn_text(self, turn: _Turn, text: str) -> None:
-        if not text:
-            return
+    def _turn_text(self, turn: _Turn, text: str, *, final: bool = False) -> None:
         if turn.utterance is None:
+            # Hold the first characters back until a "[14:02:03]" stamp copied from the prompt's
+            # format can be recognised and dropped: it is not speech.
+            turn.head += text
+            head = turn.head.lstrip()
+            if not final and len(head) < _STAMP_LOOKAHEAD:
+                return
+            text = _STAMP.sub("", head, count=1)
+            turn.head = ""
             if not text.strip():
-                return  # leading whitespace is not speech
-            text = text.lstrip()
+                return  # whitespace is not speech
             turn.utterance = self.speaker.begin()
             self._send("agent.speech.started", {"text": text}, own=True)
-        turn.text += text
-        turn.utterance.feed(text)
+        if text:
+            turn.text += text
+            turn.utterance.feed(text)
 
     def _turn_failed(self, turn: _Turn, message: str) -> None:
         self.ledger.append(Note(self._now(), f"The model failed: {message}"))
