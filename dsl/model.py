@@ -228,13 +228,14 @@ class Param:
 
 #: The events of a tool call, ``tool.<name>.<kind>``, with the data fields each carries
 #: (docs/language.md): the runtime produces them, validation and the core read them.
+_TIMES = frozenset({"call_id", "started", "ended", "elapsed"})
 TOOL_EVENTS: dict[str, frozenset[str]] = {
-    "started": frozenset({"call_id", "args"}),
+    "started": frozenset({"call_id", "args", "state", "origin"}),
     "progress": frozenset({"call_id", "progress", "message"}),
-    "done": frozenset({"call_id", "result"}),
-    "error": frozenset({"call_id", "error"}),
-    "timeout": frozenset({"call_id"}),
-    "cancelled": frozenset({"call_id"}),
+    "done": _TIMES | {"result"},
+    "error": _TIMES | {"error"},
+    "timeout": _TIMES | {"timeout"},
+    "cancelled": _TIMES | {"reason"},
 }
 
 #: The kinds of tool events that end a call: after one of them the call is no longer pending.
