@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from counterpoint.dsl.files import load_file, resolve_includes
+from counterpoint.dsl.files import load_file
+from counterpoint.dsl.includes import resolve_includes
 from counterpoint.dsl.model import Agent, Param, Tool
 from counterpoint.dsl.source import Span
 from counterpoint.engine.tools import ToolBindError, bind_tool, bind_tools
