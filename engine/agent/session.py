@@ -32,6 +32,7 @@ from typing import Any, Protocol, cast
 
 import trio
 
+from counterpoint.dsl.model import TOOL_CALL_ENDINGS
 from counterpoint.engine.agent import builtins
 from counterpoint.engine.agent.ledger import (
     AgentTurn,
@@ -71,8 +72,6 @@ from counterpoint.engine.runtime.interpreter import EffectHandler
 from counterpoint.engine.tools.binding import BoundTool
 from counterpoint.engine.tools.runner import ToolRunner
 from counterpoint.engine.tools.schema import openai_tool
-
-TOOL_OUTCOMES = ("done", "error", "timeout", "cancelled")
 
 #: A time stamp as the prompt writes them ("[14:02:03] "), which models sometimes copy.
 _STAMP = re.compile(r"\[\d{1,2}:\d{2}(?::\d{2})?\]\s*")
@@ -272,7 +271,7 @@ class AgentSession(EffectHandler):
 
     def _delivery_of(self, name: str) -> str | None:
         parts = name.split(".")
-        if len(parts) == 3 and parts[0] == "tool" and parts[2] in TOOL_OUTCOMES:
+        if len(parts) == 3 and parts[0] == "tool" and parts[2] in TOOL_CALL_ENDINGS:
             if parts[2] == "cancelled":
                 return None
             tool = self.chart.tools.get(parts[1])
@@ -547,7 +546,7 @@ class AgentSession(EffectHandler):
                                         str(data.get("state") or ""), origin))
         elif kind == "progress":
             self.ledger.append(ToolProgress(now, call_id, str(data.get("message") or ""), data.get("fraction")))
-        elif kind in TOOL_OUTCOMES:
+        elif kind in TOOL_CALL_ENDINGS:
             started = data.get("started")
             error = data.get("error") or _outcome_error(kind, data)
             self.ledger.append(ToolOutcome(now, call_id, tool, cast(Status, kind), data.get("result"), error,
