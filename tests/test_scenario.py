@@ -437,7 +437,7 @@ def test_file_level_errors():
         "t.test.yaml:5:5: error[E003]: duplicate scenario name 'same'",
         "t.test.yaml:7:5: error[E006]: a scenario needs a 'name'",
         "t.test.yaml:10:5: error[E004]: unknown key 'flaky' in a scenario\n  hint: allowed keys: name, description, "
-        "steps, allow_errors, skip",
+        "llm, steps, allow_errors, skip",
         "t.test.yaml:9:12: error[E005]: 'steps' must be a non-empty list of steps",
     ]
 

@@ -10,6 +10,7 @@ tracebacks.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,6 +22,7 @@ from counterpoint.dsl.files import AGENT_SUFFIXES, SCENARIO_SUFFIXES, read_sourc
 from counterpoint.dsl.names import EVENT_RE, IDENT_RE
 from counterpoint.dsl.source import Span
 from counterpoint.dsl.yaml.nodes import YNode, compose, to_python
+from counterpoint.engine.llm.scripted import ScriptedReply, ScriptError, parse_script
 from counterpoint.engine.testing.matchers import KINDS, Matcher, SpecError, parse_matcher, parse_matchers
 
 #: Suffix of scenario files (the name folders are searched for).
@@ -29,12 +31,12 @@ SUFFIX = SCENARIO_SUFFIXES[0]
 #: Steps that make something happen; each opens a new window for the expectations after it.
 ACTIONS = ("send", "wait", "tool_done", "tool_error", "restart")
 #: Steps that check the current state or the current window.
-CHECKS = ("in", "not_in", "vars", "expect", "expect_not", "finished")
+CHECKS = ("in", "not_in", "vars", "expect", "expect_not", "finished", "prompt")
 STEP_KEYS = (*ACTIONS, *CHECKS, *KINDS)
 #: Extra keys a step of the given kind may carry.
 EXTRA_KEYS: dict[str, tuple[str, ...]] = {"send": ("data", "priority")}
-FILE_KEYS = ("agent", "description", "scenarios")
-SCENARIO_KEYS = ("name", "description", "steps", "allow_errors", "skip")
+FILE_KEYS = ("agent", "description", "llm", "scenarios")
+SCENARIO_KEYS = ("name", "description", "llm", "steps", "allow_errors", "skip")
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class Scenario:
     span: Span
     allow_errors: bool = False
     skip: str | None = None
+    #: the scripted model's replies: the scenario runs with the agent runtime (None: chart only)
+    llm: tuple[ScriptedReply, ...] | None = None
 
 
 @dataclass
@@ -92,6 +96,7 @@ class _Reader:
         self.path = path
         self.base_dir = base_dir if base_dir is not None else Path(path).parent
         self.diags: list[Diagnostic] = []
+        self.file_llm: tuple[ScriptedReply, ...] | None = None
 
     def span(self, node: YNode | None) -> Span:
         return Span(self.path, 1, 1) if node is None else node.span(self.path)
@@ -167,6 +172,8 @@ class _Reader:
                         root,
                         f"add 'agent: NAME.agent.yaml', or name this file after the agent ({SUFFIX})",
                     )
+            if "llm" in top:
+                self.file_llm = self.replies(top["llm"][1])
             if "scenarios" not in top:
                 raise _Bad("E006", "missing 'scenarios': a list of scenarios", root)
             seq = top["scenarios"][1]
@@ -219,7 +226,16 @@ class _Reader:
                 steps.append(self.step(step_node))
             except _Bad as bad:
                 self.report(bad)
-        return Scenario(str(name).strip(), tuple(steps), self.span(node), allow_errors, skip)
+        llm = self.replies(keys["llm"][1]) if "llm" in keys else self.file_llm
+        return Scenario(str(name).strip(), tuple(steps), self.span(node), allow_errors, skip, llm)
+
+    def replies(self, node: YNode) -> tuple[ScriptedReply, ...]:
+        """``llm:``: the scripted model's replies, in the format of :func:`parse_script`."""
+        try:
+            return tuple(parse_script(self.value(node)))
+        except ScriptError as err:
+            raise _Bad("E005", f"llm: {err}", node,
+                       "a list of replies: '- say: TEXT', with optional calls, delay, pace, error") from None
 
     # ------------------------------------------------------------------ steps
 
@@ -304,6 +320,14 @@ class _Reader:
                     f"known expectations: {', '.join(KINDS)}",
                 )
             return {"matchers": tuple(parse_matchers(value))}
+        if kind == "prompt":
+            if not isinstance(value, str) or not value:
+                raise _Bad("E005", "'prompt' must be a regular expression the last prompt sent to the model matches",
+                           node)
+            try:
+                return {"pattern": re.compile(value)}
+            except re.error as err:
+                raise _Bad("E005", f"'prompt' is not a valid regular expression: {err}", node) from None
         if kind == "finished":
             if not isinstance(value, bool):
                 raise _Bad("E005", "'finished' must be true or false", node)
