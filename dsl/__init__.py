@@ -10,7 +10,8 @@ re-exported here, so that ``counterpoint.dsl.render`` stays the package.
 
 from counterpoint.dsl.diagnostics import CODES, Diagnostic, DiagnosticError, Severity
 from counterpoint.dsl.durations import DurationError, format_duration, parse_duration
-from counterpoint.dsl.files import load_file, resolve_includes
+from counterpoint.dsl.files import load_agent, load_file
+from counterpoint.dsl.includes import resolve_includes
 from counterpoint.dsl.model import (
     Agent,
     Call,
@@ -40,7 +41,7 @@ from counterpoint.dsl.model import (
 )
 from counterpoint.dsl.source import Span
 from counterpoint.dsl.text import load_text, print_text
-from counterpoint.dsl.validate.checks import check_file, check_paths
+from counterpoint.dsl.validate import check_file, check_paths
 from counterpoint.dsl.yaml import json_schema, load_yaml, print_yaml
 
 __all__ = [
@@ -53,6 +54,6 @@ __all__ = [
     # durations
     "DurationError", "format_duration", "parse_duration",
     # reading, checking, printing
-    "check_file", "check_paths", "json_schema", "load_file", "load_text", "load_yaml", "print_text",
+    "check_file", "check_paths", "json_schema", "load_agent", "load_file", "load_text", "load_yaml", "print_text",
     "print_yaml", "resolve_includes",
 ]  # fmt: skip

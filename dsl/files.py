@@ -1,41 +1,86 @@
-"""Reading definition files and resolving their includes.
+"""Agent files: their suffixes, finding them, reading one, and the one door to a valid model.
 
 ``read_source`` refuses what no front end should see (missing, binary, not UTF-8, huge);
-``load_file`` picks the front end from the suffix; ``resolve_includes`` flattens
-``include`` into one agent. Merged nodes keep their own spans, so diagnostics (and the
-folder a tool handler resolves against, see :func:`handlers.tool_base_dir`) still point at
-the file each node came from.
+``load_file`` picks the front end from the suffix and parses one file; ``load_agent`` is the
+door the rest of counterpoint uses: read, parse, resolve includes (:mod:`.includes`) and
+validate, once, giving a resolved, valid model or the diagnostics that say why not.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from pathlib import Path
-from typing import Protocol, TypeVar
+import os
+from pathlib import Path, PurePosixPath
 
 from counterpoint.dsl.diagnostics import Diagnostic
-from counterpoint.dsl.model import Agent, State
+from counterpoint.dsl.model import Agent
 from counterpoint.dsl.source import Span
-
-
-def where(span: Span, here: Span) -> str:
-    """``span`` as text for a message about ``here``: line and column, plus the file if it differs."""
-    pos = f"line {span.line}, column {span.col}"
-    return pos if span.file == here.file else f"{span.file}, {pos}"
-
 
 #: Folder of the definitions shipped with counterpoint, named ``std:NAME`` in includes.
 STD_DIR = Path(__file__).resolve().parent / "std"
 
 #: Largest definition file accepted.
 MAX_BYTES = 2 * 1024 * 1024
-#: Include chains deeper than this are refused (E010); cycles are caught long before.
-MAX_INCLUDE_DEPTH = 32
-#: At most this many distinct files per resolved agent (E010).
-MAX_INCLUDED_FILES = 200
 
-YAML_SUFFIXES = (".agent.yaml", ".yaml", ".yml")
+#: The names agent files are given: what folders are searched for, ``std:NAME`` and a
+#: scenario file's default agent resolve to.
+AGENT_SUFFIXES = (".agent.yaml", ".agent")
+#: Suffixes read by the YAML front end (``.yaml``/``.yml`` alone are accepted when named).
+YAML_SUFFIXES = (".agent.yaml", ".agent.yml", ".yaml", ".yml")
+#: Suffixes read by the textual front end.
 TEXT_SUFFIXES = (".agent",)
+#: Scenario files: YAML too, but not agent definitions.
+SCENARIO_SUFFIXES = (".test.yaml", ".test.yml")
+#: Longest first, so ``x.agent.yaml`` loses the whole suffix.
+_STEM_SUFFIXES = sorted({*YAML_SUFFIXES, *TEXT_SUFFIXES}, key=len, reverse=True)
+
+
+def agent_files(folder: Path) -> list[Path]:
+    """Agent files under ``folder`` (recursively, sorted), skipping hidden folders and caches."""
+    found = [
+        p
+        for suffix in AGENT_SUFFIXES
+        for p in folder.rglob(f"*{suffix}")
+        if p.is_file()
+        and not any(part.startswith(".") or part == "__pycache__" for part in p.relative_to(folder).parts)
+    ]
+    return sorted(set(found))
+
+
+def agent_stem(path: str) -> str:
+    """``helpers/flights.agent.yaml`` -> ``flights``: the default name of spawned agents."""
+    name = PurePosixPath(path.replace("\\", "/")).name
+    for suffix in _STEM_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """How messages name a file: relative to the working directory when it lies below it,
+    else as given (``<stdin>``-like names are not paths and stay as they are)."""
+    text = os.fspath(path)
+    if text.startswith("<") or not text:
+        return text
+    try:
+        p = Path(text)
+        if p.is_absolute():
+            return str(p.relative_to(Path.cwd()))
+    except (ValueError, OSError):
+        pass
+    return text
+
+
+def resolve_include_path(ref: str, including_file: str | Path) -> Path | None:
+    """The file an include (or a spawn) names: ``std:NAME`` or a path relative to the naming file."""
+    if ref.startswith("std:"):
+        name = ref[4:]
+        for suffix in AGENT_SUFFIXES:
+            candidate = STD_DIR / f"{name}{suffix}"
+            if candidate.is_file():
+                return candidate
+        return None
+    candidate = Path(including_file).parent / ref
+    return candidate if candidate.exists() else None
 
 
 def _at_start(path: str | Path) -> Span:
@@ -97,7 +142,7 @@ def load_file(path: str | Path) -> tuple[Agent | None, list[Diagnostic]]:
         problem = (exc.strerror or str(exc), "check the path")
     if problem is not None:  # "no such file" says more than "unknown kind of file"
         return None, [Diagnostic("E009", f"cannot read the file: {problem[0]}", _at_start(name), problem[1])]
-    if lower.endswith((".test.yaml", ".test.yml")):
+    if lower.endswith(SCENARIO_SUFFIXES):
         return None, [
             Diagnostic(
                 "E009",
@@ -128,187 +173,15 @@ def load_file(path: str | Path) -> tuple[Agent | None, list[Diagnostic]]:
         return None, [Diagnostic("E010", "input too complex (nesting too deep)", _at_start(name))]
 
 
-def resolve_include_path(ref: str, including_file: str | Path) -> Path | None:
-    """The file an include names: ``std:NAME`` or a path relative to the including file."""
-    if ref.startswith("std:"):
-        name = ref[4:]
-        for suffix in (".agent.yaml", ".agent"):
-            candidate = STD_DIR / f"{name}{suffix}"
-            if candidate.is_file():
-                return candidate
-        return None
-    candidate = Path(including_file).parent / ref
-    return candidate if candidate.exists() else None
+def load_agent(path: str | Path, check_handlers: bool = True) -> tuple[Agent | None, list[Diagnostic]]:
+    """The one door from a file to a model: read, parse, resolve includes and validate, once.
 
-
-@dataclasses.dataclass
-class _Resolver:
-    diags: list[Diagnostic] = dataclasses.field(default_factory=list)
-    done: dict[Path, Agent | None] = dataclasses.field(default_factory=dict)
-
-    def resolve(self, agent: Agent, path: str | Path, chain: tuple[Path, ...]) -> Agent:
-        """``agent`` (read from ``path``) with its includes merged, recursively."""
-        chain = (*chain, _key(path))
-        merged = _Parts(agent)
-        for inc in agent.includes:
-            sub, first = self.load(inc.path, inc.span, path, chain)
-            if sub is not None and first:  # a file reached twice (a diamond) is merged once
-                merged.merge(sub, self.diags, with_states=True)
-        states = tuple(self.resolve_state(s, path, chain, merged) for s in agent.states)
-        initial = agent.initial
-        if initial is None and not agent.states and merged.states:
-            initial = merged.first_initial
-        return dataclasses.replace(
-            agent,
-            includes=(),
-            allow=tuple(merged.allow),
-            variables=tuple(merged.variables),
-            events=tuple(merged.events),
-            priorities=tuple(merged.priorities),
-            tools=tuple(merged.tools),
-            initial=initial,
-            states=states + tuple(merged.states),
-        )
-
-    def resolve_state(self, state: State, path: str | Path, chain: tuple[Path, ...], merged: _Parts) -> State:
-        children = tuple(self.resolve_state(c, path, chain, merged) for c in state.children)
-        if state.include is None:
-            return dataclasses.replace(state, children=children) if children != state.children else state
-        initial = state.initial
-        sub, first = self.load(state.include, state.span, path, chain)
-        if sub is not None:
-            if first:
-                merged.merge(sub, self.diags, with_states=False)
-            if initial is None:
-                initial = sub.initial or (sub.states[0].id if sub.states else None)
-            children = children + sub.states
-        return dataclasses.replace(state, include=None, children=children, initial=initial)
-
-    def load(
-        self, ref: str, span: Span, including: str | Path, chain: tuple[Path, ...]
-    ) -> tuple[Agent | None, bool]:
-        """The resolved agent an include names and whether this is its first use in the agent."""
-        target = resolve_include_path(ref, including)
-        if target is None:
-            hint = (
-                f"the standard definitions are: {', '.join(_std_names()) or 'none'}"
-                if ref.startswith("std:")
-                else f"paths are relative to the including file's folder ({Path(including).parent})"
-            )
-            self.diags.append(Diagnostic("E113", f"included file '{ref}' not found", span, hint))
-            return None, False
-        key = _key(target)
-        if key in chain:
-            names = [p.name for p in chain[chain.index(key) :]] + [key.name]
-            self.diags.append(
-                Diagnostic("E112", f"include cycle: {' -> '.join(names)}", span, "remove one of the includes")
-            )
-            return None, False
-        if key in self.done:
-            return self.done[key], False
-        if len(chain) >= MAX_INCLUDE_DEPTH or len(self.done) >= MAX_INCLUDED_FILES:
-            self.diags.append(Diagnostic("E010", "input too complex (too many nested includes)", span))
-            return None, False
-        self.done[key] = None
-        loaded, diags = load_file(_display(target, including, ref))
-        self.diags.extend(diags)
-        if loaded is None:
-            return None, False
-        resolved = self.resolve(loaded, _display(target, including, ref), chain)
-        self.done[key] = resolved
-        return resolved, True
-
-
-def _display(target: Path, including: str | Path, ref: str) -> str:
-    """The name diagnostics use for an included file: relative like its includer when possible."""
-    if ref.startswith("std:"):
-        return str(target)
-    return str(Path(including).parent / ref)
-
-
-def _key(path: str | Path) -> Path:
-    try:
-        return Path(path).resolve()
-    except (OSError, RuntimeError):
-        return Path(path).absolute()
-
-
-def _std_names() -> list[str]:
-    if not STD_DIR.is_dir():
-        return []
-    names = {p.name.removesuffix(".yaml").removesuffix(".agent") for p in STD_DIR.iterdir()}
-    return sorted(f"std:{n}" for n in names if not n.startswith((".", "_")))
-
-
-class _Parts:
-    """The agent-level declarations being merged, with E114 for names declared twice."""
-
-    def __init__(self, agent: Agent):
-        self.allow = list(agent.allow)
-        self.variables = list(agent.variables)
-        self.events = list(agent.events)
-        self.priorities = list(agent.priorities)
-        self.tools = list(agent.tools)
-        self.states: list[State] = []
-        self.first_initial: str | None = None
-
-    def merge(self, other: Agent, diags: list[Diagnostic], with_states: bool) -> None:
-        self.allow += [a for a in other.allow if a not in self.allow]
-        _merge_decls("tool", self.tools, other.tools, diags)
-        _merge_decls("variable", self.variables, other.variables, diags)
-        _merge_decls("event", self.events, other.events, diags)
-        # the including agent's own priorities win over included ones for the same event
-        have = {p.event for p in self.priorities}
-        self.priorities += [p for p in other.priorities if p.event not in have]
-        if with_states:
-            if self.first_initial is None:
-                self.first_initial = other.initial or (other.states[0].id if other.states else None)
-            self.states += other.states
-
-
-class _Decl(Protocol):
-    """A named agent-level declaration (tool, variable, event)."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def span(self) -> Span: ...
-
-
-D = TypeVar("D", bound=_Decl)
-
-
-def _merge_decls(kind: str, mine: list[D], theirs: tuple[D, ...], diags: list[Diagnostic]) -> None:
-    """Append ``theirs`` to ``mine``; E114 for a name declared twice (identical events are fine)."""
-    seen = {d.name: d for d in mine}
-    for decl in theirs:
-        first = seen.get(decl.name)
-        if first is None:
-            mine.append(decl)
-            seen[decl.name] = decl
-        elif first != decl or kind != "event":
-            diags.append(
-                Diagnostic(
-                    "E114",
-                    f"{kind} '{decl.name}' is declared twice (first at {where(first.span, decl.span)})",
-                    decl.span,
-                    "rename one of them or remove the duplicate",
-                )
-            )
-
-
-def resolve_includes(agent: Agent, path: str | Path) -> tuple[Agent, list[Diagnostic]]:
-    """``agent`` read from ``path`` with every include merged in (see the module docstring).
-
-    Top-level includes contribute tools, variables, events, priorities, ``allow`` and
-    top-level states (after the agent's own); a state's ``include`` gives it the file's
-    states as children and the file's initial. The result has no includes left.
+    Returns the resolved agent, or None when any diagnostic is an error, and every diagnostic
+    (warnings included) in reading order. ``check_handlers`` also imports each tool's handler
+    and checks that spawned agents' files exist (see :func:`counterpoint.dsl.validate.validate`).
+    A returned agent needs no further validation: pass ``validated=True`` to ``compile_chart``.
     """
-    resolver = _Resolver()
-    resolver.done[_key(path)] = agent
-    try:
-        resolved = resolver.resolve(agent, path, ())
-    except RecursionError:
-        return agent, [Diagnostic("E010", "input too complex (nesting too deep)", _at_start(path))]
-    return resolved, resolver.diags
+    from counterpoint.dsl.validate import check_file  # validation itself resolves paths with this module
+
+    agent, diags = check_file(path, check_handlers)
+    return (None if any(d.is_error for d in diags) else agent), diags

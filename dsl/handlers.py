@@ -162,13 +162,26 @@ def tool_base_dirs(agent: Agent, agent_dir: Path) -> dict[str, Path]:
     return {t.name: tool_base_dir(t, agent_dir) for t in agent.tools}
 
 
+def resolve_tool(tool: Tool, agent_dir: Path, allow: tuple[str, ...] = ()) -> Callable[..., Any]:
+    """The callable of ``tool``'s handler, resolved against the folder that declared the tool.
+
+    Raises HandlerError; :func:`handler_span` says where to report it.
+    """
+    return resolve_handler(tool.handler, tool_base_dir(tool, agent_dir), allow)
+
+
+def handler_span(tool: Tool) -> Span:
+    """Where a problem with ``tool``'s handler is reported: the handler text, else the tool."""
+    return tool.handler_span if tool.handler_span.line > 0 else tool.span
+
+
 def check_handler(tool: Tool, agent_dir: Path, allow: tuple[str, ...] = ()) -> Diagnostic | None:
     """Resolve ``tool``'s handler for validation; a diagnostic at the handler instead of an exception.
 
     The only side effect is importing the handler's module.
     """
     try:
-        resolve_handler(tool.handler, tool_base_dir(tool, agent_dir), allow)
+        resolve_tool(tool, agent_dir, allow)
     except HandlerError as err:
-        return err.diagnostic(tool.handler_span if tool.handler_span.line > 0 else tool.span)
+        return err.diagnostic(handler_span(tool))
     return None

@@ -218,6 +218,22 @@ class Param:
     span: Span = _span()
 
 
+#: The events of a tool call, ``tool.<name>.<kind>``, with the data fields each carries
+#: (docs/language.md): the runtime produces them, validation and the core read them.
+_TIMES = frozenset({"call_id", "started", "ended", "elapsed"})
+TOOL_EVENTS: dict[str, frozenset[str]] = {
+    "started": frozenset({"call_id", "args", "state", "origin"}),
+    "progress": frozenset({"call_id", "progress", "message"}),
+    "done": _TIMES | {"result"},
+    "error": _TIMES | {"error"},
+    "timeout": _TIMES | {"timeout"},
+    "cancelled": _TIMES | {"reason"},
+}
+
+#: The kinds of tool events that end a call: after one of them the call is no longer pending.
+TOOL_CALL_ENDINGS = frozenset(TOOL_EVENTS) - {"started", "progress"}
+
+
 @dataclass(frozen=True)
 class Tool:
     name: str

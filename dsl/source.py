@@ -21,3 +21,9 @@ class Span:
 
 #: Span of nodes built in code rather than read from a file.
 NO_SPAN = Span("<none>", 0, 0)
+
+
+def where(span: Span, here: Span) -> str:
+    """``span`` as text for a message about ``here``: line and column, plus the file if it differs."""
+    pos = f"line {span.line}, column {span.col}"
+    return pos if span.file == here.file else f"{span.file}, {pos}"

@@ -16,12 +16,12 @@ from counterpoint.engine.core import effects
 from counterpoint.engine.core.chart import Chart, ChartTransition, compile_chart
 from counterpoint.engine.core.events import DEFAULT_PRIORITY, Event
 from counterpoint.engine.core.snapshot import Snapshot
-from counterpoint.engine.core.step import MacrostepResult, macrostep, start, step
+from counterpoint.engine.core.step import Macrostep, macrostep, start, step
 from counterpoint.engine.loading import load_chart
 
 compile = compile_chart  # the documented name of the compiler
 
 __all__ = [
-    "Chart", "ChartTransition", "DEFAULT_PRIORITY", "DiagnosticError", "Event", "MacrostepResult", "Snapshot",
+    "Chart", "ChartTransition", "DEFAULT_PRIORITY", "DiagnosticError", "Event", "Macrostep", "Snapshot",
     "compile", "compile_chart", "effects", "load_chart", "macrostep", "start", "step",
 ]  # fmt: skip

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from counterpoint.dsl.diagnostics import DiagnosticError
-from counterpoint.dsl.validate.checks import check_file
+from counterpoint.dsl.files import load_agent
 from counterpoint.engine.core.chart import Chart, compile_chart
 
 
@@ -21,8 +21,7 @@ def load_chart(path: str | os.PathLike[str]) -> Chart:
     ``file:line:col`` and a hint) when the file cannot be read or is not valid; warnings alone
     do not stop it. Tool handlers are checked to resolve, as ``counterpoint validate`` does.
     """
-    agent, diags = check_file(Path(path))
-    errors = [d for d in diags if d.is_error]
-    if errors or agent is None:
-        raise DiagnosticError(errors or diags)
-    return compile_chart(agent)
+    agent, diags = load_agent(Path(path))
+    if agent is None:
+        raise DiagnosticError([d for d in diags if d.is_error] or diags)
+    return compile_chart(agent, validated=True)

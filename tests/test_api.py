@@ -17,7 +17,8 @@ CONCIERGE = ROOT / "agents" / "concierge" / "concierge.agent.yaml"
 
 PUBLIC = [
     "counterpoint.dsl", "counterpoint.dsl.expr", "counterpoint.dsl.render", "counterpoint.dsl.text",
-    "counterpoint.dsl.yaml", "counterpoint.engine", "counterpoint.engine.runtime",
+    "counterpoint.dsl.validate", "counterpoint.dsl.yaml", "counterpoint.engine", "counterpoint.engine.runtime",
+    "counterpoint.engine.agent", "counterpoint.engine.llm", "counterpoint.engine.tools",
     "counterpoint.engine.testing", "counterpoint.engine.cli",
 ]  # fmt: skip
 
@@ -90,3 +91,15 @@ def test_the_core_does_not_load_trio() -> None:
     code = "import sys, counterpoint.engine; print('trio' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False", "importing counterpoint.engine must not import trio"
+
+
+def test_the_llm_package_imports_the_openai_client_only_when_asked() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, counterpoint.engine.llm as llm; print('openai' in sys.modules); "
+        "print(llm.OpenAICompatibleLLM.__module__, 'openai' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split("\n")[:2] == ["False", "counterpoint.engine.llm.openai_compat True"]

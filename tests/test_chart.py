@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from counterpoint.dsl import Call, DiagnosticError, Expr, Say, Set, Tool
+from counterpoint.dsl.names import matches
 from counterpoint.engine import DEFAULT_PRIORITY, compile, compile_chart
-from counterpoint.engine.core.chart import COMPOUND, NO_DOMAIN, PARALLEL, ROOT, describe, matches
+from counterpoint.engine.core.chart import COMPOUND, NO_DOMAIN, PARALLEL, ROOT, describe
 from helpers.oracle_build import agent
 
 NESTED = {

@@ -95,7 +95,7 @@ def test_harness_failures_are_assertion_errors_with_the_diff(desk: Path):
     run(main)
 
 
-def test_harness_accepts_agents_and_charts_and_restores():
+def test_harness_accepts_agents_and_charts_and_resumes():
     agent, _ = load_yaml(textwrap.dedent("""
     agent: tick
     vars: {n: 0}
@@ -108,8 +108,8 @@ def test_harness_accepts_agents_and_charts_and_restores():
         async with Harness.open(agent) as h:
             await h.wait("25s")
             h.assert_vars(n=2)
-            data = h.snapshot()
-        async with Harness.open(compile_chart(agent), restore=data) as h2:
+            saved = h.save()
+        async with Harness.open(compile_chart(agent), resume=saved) as h2:
             await h2.wait("4.999s")
             h2.assert_vars(n=2)
             await h2.wait("1ms")

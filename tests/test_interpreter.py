@@ -1,5 +1,5 @@
 """The trio interpreter: queue order, timers under MockClock, delayed sends, listeners, traces,
-snapshot/restore."""
+save/resume."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from counterpoint.engine.runtime import (
     EventQueue,
     Interpreter,
     JsonlTrace,
-    MacrostepRecord,
     RecordingHandler,
+    StepRecord,
     read_trace,
 )
 from counterpoint.engine.testing import run
@@ -50,9 +50,9 @@ class Log:
     """A listener keeping the records, plus helpers to read them."""
 
     def __init__(self) -> None:
-        self.records: list[MacrostepRecord] = []
+        self.records: list[StepRecord] = []
 
-    def __call__(self, record: MacrostepRecord) -> None:
+    def __call__(self, record: StepRecord) -> None:
         self.records.append(record)
 
     def events(self) -> list[tuple[float, str]]:
@@ -453,11 +453,11 @@ def test_jsonl_trace_writes_one_object_per_macrostep(tmp_path):
     assert last["variables"] == {"n": 3}
     # a stream works too
     buf = io.StringIO()
-    JsonlTrace(buf)(MacrostepRecord(1.0, Event("x", {"k": 1}), (), (), (), (), ("a",)))
+    JsonlTrace(buf)(StepRecord(1.0, Event("x", {"k": 1}), (), (), (), (), ("a",)))
     assert json.loads(buf.getvalue())["event"]["data"] == {"k": 1}
 
 
-# --------------------------------------------------------------------------- snapshot / restore
+# --------------------------------------------------------------------------- save / resume
 
 
 RESTORE = """
@@ -478,12 +478,12 @@ states:
 """
 
 
-def _future(records: list[MacrostepRecord], since: float) -> list[tuple[float, str, tuple[str, ...], int]]:
+def _future(records: list[StepRecord], since: float) -> list[tuple[float, str, tuple[str, ...], int]]:
     return [(round(r.time - since, 6), r.event.name, r.configuration, r.variables["n"])
             for r in records if r.event is not None and r.time >= since]
 
 
-def test_snapshot_restore_resumes_with_the_same_future():
+def test_save_and_resume_give_the_same_future():
     c = chart(RESTORE)
     full = Log()
 
@@ -504,8 +504,8 @@ def test_snapshot_restore_resumes_with_the_same_future():
         async with trio.open_nursery() as n:
             n.start_soon(interp.run)
             await trio.sleep(4.5)
-            interp.send("ping")  # queued, not yet processed: the snapshot carries it
-            data = interp.snapshot()
+            interp.send("ping")  # queued, not yet processed: the saved state carries it
+            data = interp.save()
             interp.stop()
         return data
 
@@ -518,7 +518,7 @@ def test_snapshot_restore_resumes_with_the_same_future():
 
     async def second_half():
         await trio.sleep(1000)  # another clock reading entirely
-        interp = Interpreter.restore(c, data, listeners=[resumed])
+        interp = Interpreter.resume(c, data, listeners=[resumed])
         await interp.run()
         assert interp.finished
         return trio.current_time() - 1000
@@ -530,22 +530,22 @@ def test_snapshot_restore_resumes_with_the_same_future():
     assert expected[0][1] == "ping" and expected[-1][1] == "remind" and expected[-1][2] == ("c",)
 
 
-def test_restore_rejects_garbage():
+def test_resume_rejects_garbage():
     c = chart(TIMERS)
-    with pytest.raises(ValueError, match="not an interpreter snapshot"):
-        Interpreter.restore(c, {"hello": 1})
+    with pytest.raises(ValueError, match="not a saved interpreter state"):
+        Interpreter.resume(c, {"hello": 1})
     with pytest.raises(ValueError, match="malformed"):
-        Interpreter.restore(c, {"format": "counterpoint.interpreter/1", "snapshot": None,
+        Interpreter.resume(c, {"format": "counterpoint.interpreter/1", "snapshot": None,
                                 "timers": [{"key": "k"}]})
 
 
-def test_snapshot_before_start_and_restore_starts_normally():
+def test_saved_before_start_resumes_by_starting_normally():
     c = chart(TIMERS)
 
     async def main():
-        data = Interpreter(c).snapshot()
+        data = Interpreter(c).save()
         assert data["snapshot"] is None
-        interp = Interpreter.restore(c, data)
+        interp = Interpreter.resume(c, data)
         async with trio.open_nursery() as n:
             n.start_soon(interp.run)
             await trio.sleep(10)

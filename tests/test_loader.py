@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 
 from counterpoint.dsl import check_file, check_paths, load_file, resolve_includes
-from counterpoint.dsl.files import MAX_BYTES, STD_DIR, read_source
+from counterpoint.dsl.files import (
+    MAX_BYTES,
+    STD_DIR,
+    agent_files,
+    agent_stem,
+    display_path,
+    load_agent,
+    read_source,
+)
 from counterpoint.dsl.handlers import tool_base_dir
 
 
@@ -213,3 +221,64 @@ def test_check_paths_folder(tmp_path: Path) -> None:
     assert (diags, count) == ([], 2)
     diags, count = check_paths([tmp_path / "x" / "missing.agent"])
     assert count == 1 and diags[0].code == "E009"
+
+
+# ---------------------------------------------------------------------- the one door
+
+
+def test_load_agent_gives_a_valid_model_or_none(tmp_path: Path) -> None:
+    good = write(tmp_path, "good.agent", "agent good\nstate s\nstate t\n")
+    agent, diags = load_agent(good)
+    assert agent is not None and [d.code for d in diags] == ["W201"]  # warnings do not refuse it
+    bad = write(tmp_path, "bad.agent.yaml", "agent: bad\nstates: {s: {on: {go: nowhere}}}\n")
+    agent, diags = load_agent(bad)
+    assert agent is None and "E101" in [d.code for d in diags]
+    # check_file keeps the resolved agent of a file with errors (for tools that show it anyway)
+    assert check_file(bad)[0] is not None
+
+
+def test_loading_for_a_run_validates_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The harness and the scenario loader pass the door's agent on without validating it again."""
+    from counterpoint.engine.core import chart
+    from counterpoint.engine.testing.harness import Harness, run
+    from counterpoint.engine.testing.runner import load_suite
+
+    def again(agent: object) -> list[object]:
+        raise AssertionError("validated a second time")
+
+    monkeypatch.setattr(chart, "validation_errors", again)
+    path = write(tmp_path, "a.agent.yaml", "agent: a\nstates: {s: {on: {go: t}}, t: {}}\nevents: {go: []}\n")
+    write(tmp_path, "a.test.yaml", "scenarios:\n  - name: goes\n    steps: [{send: go}, {in: t}]\n")
+    suite = load_suite(tmp_path / "a.test.yaml")
+    assert suite.errors == [] and suite.chart is not None
+
+    async def main() -> None:
+        async with Harness.open(path) as h:
+            await h.send("go")
+            h.assert_in("t")
+
+    run(main)
+
+
+def test_agent_files_skip_hidden_folders_and_other_files(tmp_path: Path) -> None:
+    for name in ("a.agent.yaml", "sub/b.agent", "c.test.yaml", "d.yaml", ".git/e.agent", "__pycache__/f.agent"):
+        write(tmp_path, name, "")
+    assert [p.relative_to(tmp_path).as_posix() for p in agent_files(tmp_path)] == ["a.agent.yaml", "sub/b.agent"]
+
+
+@pytest.mark.parametrize(
+    ("path", "stem"),
+    [("helpers/flights.agent.yaml", "flights"), ("x.agent.yml", "x"), ("x.agent", "x"), ("x.yml", "x"),
+     ("std:dialog", "std:dialog"), (".agent", ".agent")],
+)  # fmt: skip
+def test_agent_stem(path: str, stem: str) -> None:
+    assert agent_stem(path) == stem
+
+
+def test_display_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert display_path(tmp_path / "x" / "a.agent") == str(Path("x/a.agent"))
+    assert display_path("x/../a.agent") == "x/../a.agent"  # relative paths stay as written
+    assert display_path("<none>") == "<none>"
+    outside = tmp_path.parent / "elsewhere.agent"
+    assert display_path(outside) == str(outside)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from counterpoint.dsl.yaml.nodes import compose, to_python
 from counterpoint.engine.testing import load_suite, run_paths, run_suite
 from counterpoint.engine.testing.format import parse_text
 from counterpoint.engine.testing.runner import FAILED, PASSED, SKIPPED
@@ -357,8 +358,25 @@ def diags_of(text: str) -> list[str]:
 
 
 def test_yaml_syntax_error_is_a_diagnostic():
-    (d,) = diags_of("scenarios:\n  - name: x\n    steps: [\n")
-    assert d.startswith("t.test.yaml:4:1: error[E001]: YAML syntax error")
+    text = "scenarios:\n  - name: x\n    steps: [\n"
+    (d,) = diags_of(text)
+    # the language's reader, with its message: as an agent file with the same text
+    assert [d] == [x.format() for x in compose(text, "t.test.yaml")[1]]
+    assert d.startswith("t.test.yaml:4:1: error[E001]: ")
+
+
+def test_scalars_read_as_in_agent_files():
+    """YAML 1.2 scalars: 'no' and '12:30' are strings in scenarios as in agent files (not False and 750)."""
+    sfile = parse_text(
+        "agent: a.agent.yaml\nscenarios:\n  - name: s\n    steps:\n"
+        "      - send: user.said\n        data: {answer: no, t: 12:30}\n",
+        "t.test.yaml",
+    )
+    assert sfile.diagnostics == []
+    ((name, data, _),) = sfile.scenarios[0].steps[0].args["events"]
+    assert (name, data) == ("user.said", {"answer": "no", "t": "12:30"})
+    root, _ = compose("{answer: no, t: 12:30}", "a.agent.yaml")
+    assert root is not None and to_python(root) == data
 
 
 def test_step_errors_have_positions_and_hints():
@@ -420,7 +438,7 @@ def test_file_level_errors():
         "t.test.yaml:5:5: error[E003]: duplicate scenario name 'same'",
         "t.test.yaml:7:5: error[E006]: a scenario needs a 'name'",
         "t.test.yaml:10:5: error[E004]: unknown key 'flaky' in a scenario\n  hint: allowed keys: name, description, "
-        "steps, allow_errors, skip",
+        "llm, steps, allow_errors, skip",
         "t.test.yaml:9:12: error[E005]: 'steps' must be a non-empty list of steps",
     ]
 

@@ -26,8 +26,8 @@ from counterpoint.dsl import (
     Transition,
     Variable,
 )
-from counterpoint.dsl.validate.checks import validate
-from counterpoint.dsl.validate.events import overlaps
+from counterpoint.dsl.names import overlaps
+from counterpoint.dsl.validate import validate
 
 F = "a.agent.yaml"
 

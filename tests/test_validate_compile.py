@@ -37,7 +37,7 @@ from counterpoint.dsl import (
     walk_states,
 )
 from counterpoint.dsl.expr import ExprError, free_names, parse_expr, parse_template
-from counterpoint.dsl.validate.checks import validate
+from counterpoint.dsl.validate import validate
 from counterpoint.engine import compile_chart
 from helpers.models import NAMES, agents
 

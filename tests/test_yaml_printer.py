@@ -24,7 +24,7 @@ from counterpoint.dsl import (
     load_yaml,
     print_yaml,
 )
-from counterpoint.dsl.yaml.reader import AGENT_RE
+from counterpoint.dsl.names import AGENT_RE
 
 CONCIERGE = """\
 agent: concierge

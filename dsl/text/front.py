@@ -49,10 +49,7 @@ from counterpoint.dsl.model import (
     Variable,
     VoiceSettings,
 )
-from counterpoint.dsl.source import Span
-from counterpoint.dsl.text.parser import blank_comments, parse_text
-from counterpoint.dsl.validate.exprs import error_span
-from counterpoint.dsl.yaml.reader import (
+from counterpoint.dsl.names import (
     AGENT_HINT,
     AGENT_RE,
     DOTTED_HINT,
@@ -63,8 +60,11 @@ from counterpoint.dsl.yaml.reader import (
     IDENT_RE,
     PATTERN_HINT,
     PATTERN_RE,
-    value_kind,
 )
+from counterpoint.dsl.source import Span
+from counterpoint.dsl.text.parser import blank_comments, parse_text
+from counterpoint.dsl.validate.exprs import error_span
+from counterpoint.dsl.yaml.reader import value_kind
 
 __all__ = ["load_text", "MAX_CHARS", "MAX_TOKENS", "MAX_STATE_DEPTH"]
 

@@ -1,6 +1,7 @@
-"""The checks a definition must pass, split by what they check (:mod:`.checks` runs them all).
+"""Validation of agents: ``validate`` checks a resolved model; ``check_file``/``check_paths``
+run the whole pipeline over files (read, parse, resolve includes, validate)."""
 
-The entry points (``validate``, ``check_file``, ``check_paths``) are re-exported by
-:mod:`counterpoint.dsl`, not here: reading a file goes through the front ends, which use
-:mod:`.exprs` from this package, so importing :mod:`.checks` here would be circular.
-"""
+from counterpoint.dsl.validate.checks import validate
+from counterpoint.dsl.validate.pipeline import check_file, check_paths
+
+__all__ = ["check_file", "check_paths", "validate"]

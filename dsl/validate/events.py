@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from counterpoint.dsl.model import Agent, Raise, Send, Spawn, StateKind, walk_states
+from counterpoint.dsl.model import TOOL_EVENTS, Agent, Raise, Send, Spawn, StateKind, walk_states
+from counterpoint.dsl.names import matches, overlaps
 from counterpoint.dsl.validate.walk import all_actions
 
 #: Events the runtime produces on its own, with their data fields (docs/language.md). The core
@@ -26,50 +27,7 @@ RUNTIME_EVENTS: dict[str, frozenset[str]] = {
     "error.execution": frozenset({"error", "effect"}),
 }
 
-TOOL_EVENTS: dict[str, frozenset[str]] = {
-    "started": frozenset({"call_id", "args"}),
-    "progress": frozenset({"call_id", "progress", "message"}),
-    "done": frozenset({"call_id", "result"}),
-    "error": frozenset({"call_id", "error"}),
-    "timeout": frozenset({"call_id"}),
-    "cancelled": frozenset({"call_id"}),
-}
-
 AGENT_EVENT_FIELDS = frozenset({"result", "error"})
-
-
-def _tokens(pattern: str) -> tuple[list[str], bool]:
-    """Segments of an event pattern and whether it is open-ended (``x.*``, ``*``, ``x``)."""
-    p = pattern.strip()
-    if p in ("*", ""):
-        return [], True
-    if p.endswith(".*"):
-        p = p[:-2]
-    elif p.endswith("*"):
-        p = p[:-1].rstrip(".")
-    return [t for t in p.split(".") if t], True
-
-
-def matches(descriptor: str, event: str) -> bool:
-    """SCXML matching: ``descriptor`` matches ``event`` by dotted prefix (``*`` matches all)."""
-    d, _ = _tokens(descriptor)
-    e = event.split(".")
-    return len(e) >= len(d) and all(a == b or a == "*" for a, b in zip(d, e, strict=False))
-
-
-def overlaps(listened: str, produced: str) -> bool:
-    """Whether some event name produced by ``produced`` (a pattern) can match ``listened``.
-
-    Both sides may contain ``*`` segments; a trailing ``*`` on the produced side stands for
-    any continuation.
-    """
-    lt, _ = _tokens(listened)
-    raw = produced.strip()
-    open_end = raw == "*" or raw.endswith("*")
-    pt, _ = _tokens(produced)
-    if len(pt) < len(lt) and not open_end:
-        return False
-    return all(a == b or a == "*" or b == "*" for a, b in zip(lt, pt, strict=False))
 
 
 class EventTable:

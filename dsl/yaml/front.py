@@ -1,7 +1,7 @@
 """The YAML front end: ``*.agent.yaml`` text to the model, with a span on every node.
 
 Only structure, types and values are checked here (codes E001-E010, E115); whether
-targets exist, tools are declared and so on is :mod:`counterpoint.dsl.validate.checks`'s job.
+targets exist, tools are declared and so on is :mod:`counterpoint.dsl.validate`'s job.
 The model is canonical: transitions under ``on`` come before ``always`` ones and ``after``
 timers before ``every`` ones, whatever order the keys are written in (eventless and
 event transitions are selected in different phases, so this does not change meaning).
@@ -41,9 +41,10 @@ from counterpoint.dsl.model import (
     Variable,
     VoiceSettings,
 )
+from counterpoint.dsl.names import AGENT_HINT, AGENT_RE, DOTTED_HINT, DOTTED_RE
 from counterpoint.dsl.source import NO_SPAN, Span
 from counterpoint.dsl.yaml.nodes import YNode, compose
-from counterpoint.dsl.yaml.reader import AGENT_HINT, AGENT_RE, DOTTED_HINT, DOTTED_RE, Reader, kind_of
+from counterpoint.dsl.yaml.reader import Reader, kind_of
 
 T = TypeVar("T")
 

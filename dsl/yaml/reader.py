@@ -17,24 +17,11 @@ from counterpoint.dsl.diagnostics import Diagnostic, did_you_mean
 from counterpoint.dsl.durations import DurationError, parse_duration
 from counterpoint.dsl.expr.parse import literal_source as _literal_source
 from counterpoint.dsl.model import Expr
+from counterpoint.dsl.names import EVENT_HINT, EVENT_RE, IDENT_HINT, IDENT_RE, PATTERN_HINT, PATTERN_RE
 from counterpoint.dsl.source import Span
 from counterpoint.dsl.yaml.nodes import YNode
 
 S = TypeVar("S", bound=str)
-
-# The lexical rules for names (docs/language.md), shared with the textual front end.
-IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-AGENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-DOTTED_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
-_SEG = r"[A-Za-z0-9_-]+"
-EVENT_RE = re.compile(rf"{_SEG}(?:\.{_SEG})*")
-PATTERN_RE = re.compile(rf"\*|{_SEG}(?:\.{_SEG})*(?:\.\*)?")
-
-IDENT_HINT = "names are letters, digits and '_', and do not start with a digit"
-AGENT_HINT = "agent names are letters, digits, '_' and '-', and do not start with a digit or '-'"
-DOTTED_HINT = "package names are dotted identifiers, e.g. requests_cache or google.cloud"
-EVENT_HINT = "event names are dot-separated parts of letters, digits, '_' and '-', e.g. user.said"
-PATTERN_HINT = "event patterns are event names, optionally ending in '.*', or '*' alone"
 
 
 def value_kind(value: Any) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from counterpoint.dsl.names import EVENT_RE, IDENT_RE, PATTERN_RE
 from counterpoint.dsl.yaml.front import (
     DELIVER,
     HISTORY_KINDS,
@@ -17,7 +18,6 @@ from counterpoint.dsl.yaml.front import (
     PARAM_TYPES,
     STATE_TYPES,
 )
-from counterpoint.dsl.yaml.reader import EVENT_RE, IDENT_RE, PATTERN_RE
 
 _IDENT = f"^{IDENT_RE.pattern}$"
 _EVENT = f"^{EVENT_RE.pattern}$"

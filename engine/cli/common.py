@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TextIO
 
 from counterpoint.dsl.diagnostics import Diagnostic, sort_key
+from counterpoint.dsl.files import display_path, load_agent
 from counterpoint.dsl.model import Agent
-from counterpoint.dsl.validate.checks import check_file
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -53,20 +53,6 @@ def paint(text: str, style: str, colour: bool) -> str:
 # --------------------------------------------------------------------------- diagnostics
 
 
-def display_path(path: str | os.PathLike[str]) -> str:
-    """``path`` relative to the working directory when it lies below it, else as given."""
-    text = os.fspath(path)
-    if text.startswith("<") or not text:
-        return text
-    try:
-        p = Path(text)
-        if p.is_absolute():
-            return str(p.relative_to(Path.cwd()))
-    except (ValueError, OSError):
-        pass
-    return text
-
-
 def relativise(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     return [replace(d, span=replace(d.span, file=display_path(d.span.file))) for d in diagnostics]
 
@@ -86,7 +72,7 @@ def print_diagnostics(diagnostics: list[Diagnostic], stream: TextIO, colour: boo
 
 def require_valid(path: str, colour: bool) -> Agent:
     """The resolved agent of ``path``; prints its errors (to stderr) and fails if there are any."""
-    agent, diags = check_file(Path(path))
+    agent, diags = load_agent(Path(path))
     errors = [d for d in diags if d.is_error]  # warnings are for `validate` to report
     if errors:
         print_diagnostics(errors, sys.stderr, colour)

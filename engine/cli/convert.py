@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from counterpoint.dsl.files import TEXT_SUFFIXES, YAML_SUFFIXES, load_file
+from counterpoint.dsl.files import TEXT_SUFFIXES, YAML_SUFFIXES, display_path, load_file
 from counterpoint.dsl.text.printer import print_text
 from counterpoint.dsl.yaml.printer import print_yaml
 from counterpoint.engine.cli.common import (
@@ -17,7 +17,6 @@ from counterpoint.engine.cli.common import (
     UsageError,
     add_color,
     describe,
-    display_path,
     print_diagnostics,
     refuse_overwrite,
     require_valid,
@@ -63,7 +62,7 @@ def convert_target(file: str, to: str | None, out: str | None) -> str:
         lower = Path(out).name.lower()
         named = "dsl" if lower.endswith(TEXT_SUFFIXES) else "yaml" if lower.endswith(YAML_SUFFIXES) else None
     if to and named and to != named:
-        suffix = ".agent" if to == "dsl" else ".agent.yaml"
+        suffix = TEXT_SUFFIXES[0] if to == "dsl" else YAML_SUFFIXES[0]
         raise UsageError(
             f"--to {to} but -o {out} names a {'YAML' if named == 'yaml' else 'textual'} file; "
             f"name the output *{suffix}"

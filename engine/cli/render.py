@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from counterpoint.dsl.diagnostics import did_you_mean
+from counterpoint.dsl.files import display_path
 from counterpoint.dsl.model import walk_states
 from counterpoint.dsl.render.graphviz import FORMATS, RenderError, render
 from counterpoint.engine.cli.common import (
@@ -17,7 +18,6 @@ from counterpoint.engine.cli.common import (
     UsageError,
     add_color,
     describe,
-    display_path,
     refuse_overwrite,
     require_valid,
     use_colour,

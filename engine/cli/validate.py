@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from counterpoint.dsl.diagnostics import format_json, summary
-from counterpoint.dsl.validate.checks import check_paths
+from counterpoint.dsl.validate import check_paths
 from counterpoint.engine.cli.common import (
     EXIT_ERRORS,
     EXIT_OK,

@@ -9,10 +9,10 @@ here, so running an action does no parsing.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from pathlib import PurePosixPath
 from typing import Any
 
 from counterpoint.dsl.diagnostics import Diagnostic
+from counterpoint.dsl.files import agent_stem
 from counterpoint.dsl.model import (
     Action,
     Bindings,
@@ -39,15 +39,6 @@ def _bindings(bindings: Bindings, what: str) -> Callable[[Any], dict[str, Any]]:
     if not compiled:
         return lambda env: {}
     return lambda env: {name: fn(env) for name, fn in compiled}
-
-
-def agent_stem(path: str) -> str:
-    """``helpers/flights.agent.yaml`` -> ``flights``: the default name of spawned agents."""
-    name = PurePosixPath(path.replace("\\", "/")).name
-    for suffix in (".agent.yaml", ".agent.yml", ".agent", ".yaml", ".yml"):
-        if name.endswith(suffix) and len(name) > len(suffix):
-            return name[: -len(suffix)]
-    return name
 
 
 def compile_action(
@@ -147,4 +138,4 @@ def compile_actions(
     return tuple(ops)
 
 
-__all__ = ["Op", "Compiled", "agent_stem", "compile_action", "compile_actions"]
+__all__ = ["Op", "Compiled", "compile_action", "compile_actions"]

@@ -17,17 +17,19 @@ immutable inputs, so stepping stays pure.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from counterpoint.dsl.diagnostics import Diagnostic, DiagnosticError
 from counterpoint.dsl.model import Agent, State, StateKind, Timer, Tool, Transition
+from counterpoint.dsl.names import event_pattern, matches, pattern_matches
 from counterpoint.dsl.source import Span
-from counterpoint.dsl.validate.checks import validate
+from counterpoint.dsl.validate import validate
 from counterpoint.engine.core.actions import Op, compile_actions
-from counterpoint.engine.core.events import DEFAULT_PRIORITY
+from counterpoint.engine.core.events import BUILTIN_PRIORITIES, DEFAULT_PRIORITY
 from counterpoint.engine.core.exprs import Compiled, CompileError, compile_guard, constant_value
+from counterpoint.engine.core.timers import timer_key
 
 if TYPE_CHECKING:
     from counterpoint.engine.core.plan import ConfigInfo
@@ -44,46 +46,28 @@ DYNAMIC = -2
 NO_DOMAIN = -1
 
 
-# --------------------------------------------------------------------------- event names
+# --------------------------------------------------------------------------- event priorities
 
 
-def event_pattern(pattern: str) -> tuple[str, ...] | None:
-    """The segments a pattern requires, or None when it matches every event.
-
-    ``user``, ``user.*`` and ``user*`` all require the segment ``user`` (SCXML prefix
-    matching on whole segments); a ``*`` segment inside a pattern matches any one segment.
-    """
-    p = pattern.strip()
-    if p.endswith(".*"):
-        p = p[:-2]
-    elif p.endswith("*"):
-        p = p[:-1].rstrip(".")
-    segments = tuple(s for s in p.split(".") if s)
-    return segments or None
-
-
-def pattern_matches(segments: tuple[str, ...] | None, name: str) -> bool:
-    if segments is None:
-        return True
-    parts = name.split(".")
-    if len(parts) < len(segments):
-        return False
-    return all(a == b or a == "*" for a, b in zip(segments, parts, strict=False))
-
-
-def matches(pattern: str, name: str) -> bool:
-    """Whether the event pattern ``pattern`` matches the event name ``name``."""
-    return pattern_matches(event_pattern(pattern), name)
-
-
-def priority(patterns: tuple[tuple[tuple[str, ...] | None, int], ...], name: str) -> int:
-    """The level of the most specific matching pattern (more segments wins, then the first)."""
-    best, level = -1, DEFAULT_PRIORITY
+def _most_specific(patterns: tuple[tuple[tuple[str, ...] | None, int], ...], name: str) -> int | None:
+    best, level = -1, None
     for segments, lv in patterns:
         n = 0 if segments is None else len(segments)
         if n > best and pattern_matches(segments, name):
             best, level = n, lv
     return level
+
+
+_BUILTIN = tuple((event_pattern(p), lv) for p, lv in BUILTIN_PRIORITIES)
+
+
+def priority(patterns: tuple[tuple[tuple[str, ...] | None, int], ...], name: str) -> int:
+    """The level of the most specific matching declared pattern (more segments wins, then the
+    first); when none matches, the runtime's built-in level, else DEFAULT_PRIORITY."""
+    level = _most_specific(patterns, name)
+    if level is None:
+        level = _most_specific(_BUILTIN, name)
+    return DEFAULT_PRIORITY if level is None else level
 
 
 # --------------------------------------------------------------------------- compiled pieces
@@ -137,22 +121,35 @@ class TimerSpec:
 # --------------------------------------------------------------------------- the chart
 
 
+class Structure(Protocol):
+    """The per-state structural tables the SCXML helpers below read: a :class:`Chart` has them,
+    and so has the compiler's :class:`_Tree`, which needs them before the chart exists."""
+
+    @property
+    def parent(self) -> tuple[int, ...]: ...
+    @property
+    def children(self) -> tuple[tuple[int, ...], ...]: ...
+    @property
+    def kind(self) -> tuple[int, ...]: ...
+    @property
+    def end(self) -> tuple[int, ...]: ...
+    @property
+    def ancestors(self) -> tuple[tuple[int, ...], ...]: ...
+    @property
+    def initial(self) -> tuple[int, ...]: ...
+    @property
+    def history_default(self) -> tuple[tuple[int, ...], ...]: ...
+
+
+@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
 class Chart:
-    """An agent compiled for the pure core. Treat it as immutable: only memo tables change.
+    """An agent compiled for the pure core, built once by :func:`compile_chart`. Immutable:
+    only the memo tables (the last four fields, filled by :mod:`.plan`) change.
 
     Public lookups: :attr:`name`, :attr:`agent`, :attr:`ids` (``ids[0]`` is the agent),
     :meth:`index`, :meth:`state`, :meth:`parent_of`, :meth:`ancestors_of`, :meth:`kind_of`,
     :attr:`transitions`, :attr:`timers`, :meth:`priority_of`, :meth:`matches`.
     """
-
-    __slots__ = (
-        "name", "agent", "ids", "_index", "models", "parent", "children", "history_children", "kind",
-        "atomic", "end", "depth", "ancestors", "initial", "history_deep", "history_default",
-        "transitions", "event_transitions", "eventless", "has_eventless", "entry_ops", "exit_ops",
-        "timers", "timer_of_event", "initial_entry", "initial_variables", "variable_names", "tools",
-        "cancel_on_exit", "_priorities", "_priority_cache", "_chains", "_configs",
-        "_by_ids", "__weakref__",
-    )  # fmt: skip
 
     # Per-state tables are tuples indexed by state index (0 is the agent itself).
     name: str
@@ -185,17 +182,12 @@ class Chart:
     tools: dict[str, Tool]
     cancel_on_exit: frozenset[str]
     _priorities: tuple[tuple[tuple[str, ...] | None, int], ...]
-    _priority_cache: dict[str, int]
-    _chains: dict[str | None, dict[int, tuple[ChartTransition, ...]]]
-    _configs: dict[tuple[int, ...], ConfigInfo]
-    _by_ids: dict[tuple[str, ...], ConfigInfo]
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("Chart is immutable")
-
-    def _init(self, **fields: Any) -> None:
-        for key, value in fields.items():
-            object.__setattr__(self, key, value)
+    _priority_cache: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+    _chains: dict[str | None, dict[int, tuple[ChartTransition, ...]]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    _configs: dict[tuple[int, ...], ConfigInfo] = field(default_factory=dict, init=False, repr=False)
+    _by_ids: dict[tuple[str, ...], ConfigInfo] = field(default_factory=dict, init=False, repr=False)
 
     # ---------------------------------------------------------------- lookups
 
@@ -319,61 +311,83 @@ def _no_history(h: int) -> None:
     return None
 
 
-def _domain(chart: Chart, src: int, targets: tuple[int, ...], internal: bool) -> int:
+def _domain(tables: Structure, src: int, targets: tuple[int, ...], internal: bool) -> int:
     if not targets:
         return NO_DOMAIN
-    end = chart.end
-    if internal and chart.kind[src] == COMPOUND and all(src < s < end[src] for s in targets):
+    end = tables.end
+    if internal and tables.kind[src] == COMPOUND and all(src < s < end[src] for s in targets):
         return src
-    for anc in chart.ancestors[src]:
-        if chart.kind[anc] == COMPOUND and all(anc < s < end[anc] for s in targets):
+    for anc in tables.ancestors[src]:
+        if tables.kind[anc] == COMPOUND and all(anc < s < end[anc] for s in targets):
             return anc
     return ROOT  # unreachable: ROOT is compound and contains every state
 
 
-def _add_descendants(chart: Chart, s: int, enter: set[int], history: Callable[[int], Any]) -> None:
-    kind = chart.kind[s]
+def _add_descendants(tables: Structure, s: int, enter: set[int], history: Callable[[int], Any]) -> None:
+    kind = tables.kind[s]
     if kind == HISTORY:
         recorded = history(s)
-        states = recorded if recorded is not None else chart.history_default[s]
+        states = recorded if recorded is not None else tables.history_default[s]
         for x in states:
-            _add_descendants(chart, x, enter, history)
+            _add_descendants(tables, x, enter, history)
         for x in states:
-            _add_ancestors(chart, x, chart.parent[s], enter, history)
+            _add_ancestors(tables, x, tables.parent[s], enter, history)
         return
     enter.add(s)
     if kind == COMPOUND:
-        _add_descendants(chart, chart.initial[s], enter, history)
+        _add_descendants(tables, tables.initial[s], enter, history)
     elif kind == PARALLEL:
-        _add_regions(chart, s, enter, history)
+        _add_regions(tables, s, enter, history)
 
 
-def _add_regions(chart: Chart, s: int, enter: set[int], history: Callable[[int], Any]) -> None:
-    end = chart.end
-    for child in chart.children[s]:
+def _add_regions(tables: Structure, s: int, enter: set[int], history: Callable[[int], Any]) -> None:
+    end = tables.end
+    for child in tables.children[s]:
         if not any(child < e < end[child] for e in enter):
-            _add_descendants(chart, child, enter, history)
+            _add_descendants(tables, child, enter, history)
 
 
-def _add_ancestors(chart: Chart, s: int, stop: int, enter: set[int], history: Callable[[int], Any]) -> None:
-    for anc in chart.ancestors[s]:
+def _add_ancestors(
+    tables: Structure, s: int, stop: int, enter: set[int], history: Callable[[int], Any]
+) -> None:
+    for anc in tables.ancestors[s]:
         if anc in (stop, ROOT):
             break
         enter.add(anc)
-        if chart.kind[anc] == PARALLEL:
-            _add_regions(chart, anc, enter, history)
+        if tables.kind[anc] == PARALLEL:
+            _add_regions(tables, anc, enter, history)
+
+
+def _static_entry(
+    tables: Structure, src: int, tgts: tuple[int, ...], internal: bool
+) -> tuple[int, tuple[int, ...] | None]:
+    """A transition's domain and entry set, when no history state among its targets makes them
+    depend on what was recorded: ``(DYNAMIC, None)`` then, and ``(NO_DOMAIN, None)`` when targetless."""
+    if any(tables.kind[x] == HISTORY for x in tgts):
+        return DYNAMIC, None
+    domain = _domain(tables, src, tgts, internal)
+    if domain == NO_DOMAIN:
+        return domain, None
+    enter: set[int] = set()
+    for s in tgts:
+        _add_descendants(tables, s, enter, _no_history)
+    for s in tgts:
+        _add_ancestors(tables, s, domain, enter, _no_history)
+    return domain, tuple(sorted(enter))
 
 
 # --------------------------------------------------------------------------- compiling
 
 
-def compile_chart(agent: Agent) -> Chart:
+def compile_chart(agent: Agent, *, validated: bool = False) -> Chart:
     """Compile a resolved agent (includes merged). Raises DiagnosticError when it is not sound.
 
-    Soundness is validation's business: the errors :func:`counterpoint.dsl.validate.checks.validate`
+    Soundness is validation's business: the errors :func:`counterpoint.dsl.validate.validate`
     reports (handlers are not imported here) are exactly what makes compiling fail, so
     ``counterpoint validate`` and the runtime never disagree. The compiler itself only turns
     expressions and actions into closures; failures there are diagnostics too, as a safety net.
+    ``validated``: the caller already validated ``agent`` without errors (as
+    :func:`counterpoint.dsl.files.load_agent` does), so it is not validated a second time.
     """
     if not isinstance(agent, Agent):  # the likeliest mistake: a file name where a model belongs
         what = f"the path {str(agent)!r}" if isinstance(agent, str | PurePath) else f"a {type(agent).__name__}"
@@ -381,7 +395,7 @@ def compile_chart(agent: Agent) -> Chart:
             f"compile() takes a resolved Agent, not {what}; "
             "to compile a definition file, call counterpoint.engine.load_chart(path)"
         )
-    errors = validation_errors(agent)
+    errors = [] if validated else validation_errors(agent)
     if errors:
         raise DiagnosticError(errors)
     return _Compiler(agent).run()
@@ -397,113 +411,192 @@ def validation_errors(agent: Agent) -> list[Diagnostic]:
     return [d for d in diags if d.is_error]
 
 
+@dataclass(frozen=True, slots=True)
+class _Tree:
+    """The state tree as per-state tables: the chart's structure, computed before anything
+    else because domains and entry sets of transitions are computed from it."""
+
+    models: tuple[State, ...]
+    index: dict[str, int]
+    parent: tuple[int, ...]
+    children: tuple[tuple[int, ...], ...]
+    history_children: tuple[tuple[int, ...], ...]
+    kind: tuple[int, ...]
+    end: tuple[int, ...]
+    depth: tuple[int, ...]
+    ancestors: tuple[tuple[int, ...], ...]
+    initial: tuple[int, ...]
+    history_deep: tuple[bool, ...]
+    history_default: tuple[tuple[int, ...], ...]
+
+
+def _tree(agent: Agent) -> _Tree:
+    """Index the states in pre-order and derive the structural tables (validation has accepted
+    the agent: ids are unique, initial children and history defaults exist)."""
+    root = State(agent.name or "agent", StateKind.STATE, agent.initial, agent.states, span=agent.span)
+    models: list[State] = [root]
+    parent: list[int] = [-1]
+    index: dict[str, int] = {}
+    stack: list[tuple[State, int]] = [(s, ROOT) for s in reversed(agent.states)]
+    while stack:  # pre-order, iteratively: nesting depth is not bounded here
+        state, p = stack.pop()
+        i = len(models)
+        models.append(state)
+        parent.append(p)
+        index.setdefault(state.id, i)  # ids are unique (E102)
+        stack.extend((c, i) for c in reversed(state.children))
+
+    n = len(models)
+    kind = [COMPOUND] + [ATOMIC] * (n - 1)
+    children: list[list[int]] = [[] for _ in range(n)]
+    history_children: list[list[int]] = [[] for _ in range(n)]
+    for i in range(1, n):
+        m = models[i]
+        if m.kind is StateKind.HISTORY:
+            kind[i] = HISTORY
+        elif m.kind is StateKind.FINAL:
+            kind[i] = FINAL
+        elif m.children:
+            kind[i] = PARALLEL if m.kind is StateKind.PARALLEL else COMPOUND
+        (history_children if kind[i] == HISTORY else children)[parent[i]].append(i)
+    end = list(range(1, n + 1))
+    depth = [0] * n
+    ancestors: list[tuple[int, ...]] = [()] * n
+    for i in range(1, n):
+        p = parent[i]
+        depth[i] = depth[p] + 1
+        ancestors[i] = (p, *ancestors[p])
+    for i in range(n - 1, 0, -1):
+        end[parent[i]] = max(end[parent[i]], end[i])
+
+    # the initial child: named (E103/E104 make sure it is a non-history child), or the first
+    # child (for the agent: the first top-level state)
+    initial = [-1] * n
+    for i in range(n):
+        if kind[i] == COMPOUND:
+            named = models[i].initial
+            initial[i] = children[i][0] if named is None else index[named]
+
+    deep = [False] * n
+    default: list[tuple[int, ...]] = [()] * n
+    for i in range(1, n):
+        if kind[i] != HISTORY:
+            continue
+        m = models[i]
+        deep[i] = m.history == "deep"
+        p = parent[i]
+        if m.default:
+            default[i] = tuple(index[x] for x in m.default)  # E101: they exist
+        elif kind[p] == COMPOUND:
+            default[i] = (initial[p],)
+        else:
+            default[i] = tuple(children[p])
+
+    return _Tree(
+        models=tuple(models),
+        index=index,
+        parent=tuple(parent),
+        children=tuple(tuple(c) for c in children),
+        history_children=tuple(tuple(c) for c in history_children),
+        kind=tuple(kind),
+        end=tuple(end),
+        depth=tuple(depth),
+        ancestors=tuple(ancestors),
+        initial=tuple(initial),
+        history_deep=tuple(deep),
+        history_default=tuple(default),
+    )
+
+
 class _Compiler:
-    """Builds the tables of an agent that validation has accepted (its invariants hold)."""
+    """Compiles an agent that validation has accepted: the tree first, then the declarations,
+    then every transition complete with its domain and entry set; then the chart, in one go."""
 
     def __init__(self, agent: Agent):
         self.agent = agent
         self.errors: list[Diagnostic] = []
+        self.tree = _tree(agent)
+        self.tools: dict[str, Tool] = {t.name: t for t in agent.tools}
+        self.variable_names = frozenset(v.name for v in agent.variables)
+        self.priorities = tuple((event_pattern(p.event), p.level) for p in agent.priorities)
+        self._priority_cache: dict[str, int] = {}
+        self.transitions: list[ChartTransition] = []
 
-    def fail_if_errors(self) -> None:
+    def run(self) -> Chart:
+        initial_variables = self._initial_variables()
+        tree, agent, n = self.tree, self.agent, len(self.tree.models)
+        event_transitions: list[tuple[ChartTransition, ...]] = [()] * n
+        eventless: list[tuple[ChartTransition, ...]] = [()] * n
+        timers: list[tuple[TimerSpec, ...]] = [()] * n
+        timer_of_event: dict[str, int] = {}
+        entry_ops: list[tuple[Op, ...]] = [()] * n
+        exit_ops: list[tuple[Op, ...]] = [()] * n
+        for i in range(1, n):
+            m = tree.models[i]
+            if tree.kind[i] == HISTORY:
+                continue
+            entry_ops[i] = self._ops(m.entry)
+            exit_ops[i] = self._ops(m.exit)
+            on: list[ChartTransition] = []
+            always: list[ChartTransition] = []
+            for tr in m.transitions:
+                compiled = self._transition(i, tr)
+                if compiled is not None:
+                    (on if tr.events else always).append(compiled)
+            state_timers: list[TimerSpec] = []
+            for k, timer in enumerate(m.timers):
+                name = timer_key(timer.kind, m.id, k)
+                compiled = self._transition(i, timer, name)
+                if compiled is not None:
+                    on.append(compiled)
+                    state_timers.append(TimerSpec(name, name, timer.delay, timer.kind == "every", i))
+                    timer_of_event[name] = i
+            event_transitions[i] = tuple(on)
+            eventless[i] = tuple(always)
+            timers[i] = tuple(state_timers)
         if self.errors:
             raise DiagnosticError(self.errors)
 
-    def run(self) -> Chart:
-        self._tree()
-        self._structure()
-        self._declarations()
-        self._transitions()
-        self.fail_if_errors()
-        return self._build()
+        initial_entry: set[int] = set()
+        if tree.initial[ROOT] >= 0:
+            _add_descendants(tree, tree.initial[ROOT], initial_entry, _no_history)
+        tools = self.tools
+        return Chart(
+            name=agent.name,
+            agent=agent,
+            ids=tuple(m.id for m in tree.models),
+            _index=dict(tree.index),
+            models=tree.models,
+            parent=tree.parent,
+            children=tree.children,
+            history_children=tree.history_children,
+            kind=tree.kind,
+            atomic=tuple(k in (ATOMIC, FINAL) for k in tree.kind),
+            end=tree.end,
+            depth=tree.depth,
+            ancestors=tree.ancestors,
+            initial=tree.initial,
+            history_deep=tree.history_deep,
+            history_default=tree.history_default,
+            transitions=tuple(self.transitions),
+            event_transitions=tuple(event_transitions),
+            eventless=tuple(eventless),
+            has_eventless=tuple(bool(e) for e in eventless),
+            entry_ops=tuple(entry_ops),
+            exit_ops=tuple(exit_ops),
+            timers=tuple(timers),
+            timer_of_event=timer_of_event,
+            initial_entry=tuple(sorted(initial_entry)),
+            initial_variables=initial_variables,
+            variable_names=self.variable_names,
+            tools=dict(tools),
+            cancel_on_exit=frozenset(t for t, spec in tools.items() if spec.on_exit == "cancel"),
+            _priorities=self.priorities,
+        )
 
-    # ---------------------------------------------------------------- tree
-
-    def _tree(self) -> None:
-        agent = self.agent
-        root = State(agent.name or "agent", StateKind.STATE, agent.initial, agent.states, span=agent.span)
-        models: list[State] = [root]
-        parent: list[int] = [-1]
-        index: dict[str, int] = {}
-        stack: list[tuple[State, int]] = [(s, ROOT) for s in reversed(agent.states)]
-        while stack:  # pre-order, iteratively: nesting depth is not bounded here
-            state, p = stack.pop()
-            i = len(models)
-            models.append(state)
-            parent.append(p)
-            index.setdefault(state.id, i)  # ids are unique (E102)
-            stack.extend((c, i) for c in reversed(state.children))
-        self.models, self.parent, self.index = models, parent, index
-
-    def _structure(self) -> None:
-        models, parent = self.models, self.parent
-        n = len(models)
-        kind = [COMPOUND] + [ATOMIC] * (n - 1)
-        children: list[list[int]] = [[] for _ in range(n)]
-        history_children: list[list[int]] = [[] for _ in range(n)]
-        for i in range(1, n):
-            m = models[i]
-            if m.kind is StateKind.HISTORY:
-                kind[i] = HISTORY
-            elif m.kind is StateKind.FINAL:
-                kind[i] = FINAL
-            elif m.children:
-                kind[i] = PARALLEL if m.kind is StateKind.PARALLEL else COMPOUND
-            (history_children if kind[i] == HISTORY else children)[parent[i]].append(i)
-        end = list(range(1, n + 1))
-        depth = [0] * n
-        ancestors: list[tuple[int, ...]] = [()] * n
-        for i in range(1, n):
-            p = parent[i]
-            depth[i] = depth[p] + 1
-            ancestors[i] = (p, *ancestors[p])
-        for i in range(n - 1, 0, -1):
-            end[parent[i]] = max(end[parent[i]], end[i])
-        self.kind, self.end, self.depth, self.ancestors = kind, end, depth, ancestors
-        self.children = [tuple(c) for c in children]
-        self.history_children = [tuple(c) for c in history_children]
-
-        initial = [-1] * n
-        for i in range(n):
-            if kind[i] == COMPOUND:
-                initial[i] = self._initial_of(i)
-        self.initial = initial
-
-        deep = [False] * n
-        default: list[tuple[int, ...]] = [()] * n
-        for i in range(1, n):
-            if kind[i] != HISTORY:
-                continue
-            m = models[i]
-            deep[i] = m.history == "deep"
-            p = parent[i]
-            if m.default:
-                default[i] = self._resolve(m.default)
-            elif kind[p] == COMPOUND:
-                default[i] = (initial[p],)
-            else:
-                default[i] = self.children[p]
-        self.history_deep, self.history_default = deep, default
-
-    def _initial_of(self, i: int) -> int:
-        """The initial child: named (E103/E104 make sure it is a non-history child), or the
-        first top-level state for the agent."""
-        m = self.models[i]
-        if m.initial is None:
-            return self.children[i][0]
-        return self.index[m.initial]
-
-    def _resolve(self, ids: tuple[str, ...]) -> tuple[int, ...]:
-        """State ids as indexes; validation has checked that they exist (E101)."""
-        return tuple(self.index[target] for target in ids)
-
-    # ---------------------------------------------------------------- declarations
-
-    def _declarations(self) -> None:
-        agent = self.agent
-        self.tools: dict[str, Tool] = {t.name: t for t in agent.tools}
-        self.variable_names = frozenset(v.name for v in agent.variables)
+    def _initial_variables(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
-        for v in agent.variables:
+        for v in self.agent.variables:
             if v.init is None:
                 values[v.name] = None
                 continue
@@ -511,61 +604,23 @@ class _Compiler:
                 values[v.name] = constant_value(v.init)
             except CompileError as err:
                 self.errors.append(err.diagnostic)
-        self.initial_variables = values
-        self.priorities = tuple((event_pattern(p.event), p.level) for p in agent.priorities)
-        cache: dict[str, int] = {}
+        return values
 
-        def priority_of(name: str) -> int:
-            if name not in cache:
-                cache[name] = priority(self.priorities, name)
-            return cache[name]
-
-        self.priority_of = priority_of
+    def _priority_of(self, name: str) -> int:
+        cache = self._priority_cache
+        if name not in cache:
+            cache[name] = priority(self.priorities, name)
+        return cache[name]
 
     def _ops(self, actions: tuple[Any, ...]) -> tuple[Op, ...]:
-        return compile_actions(actions, self.tools, self.variable_names, self.priority_of, self.errors)
-
-    # ---------------------------------------------------------------- transitions
-
-    def _transitions(self) -> None:
-        models, n = self.models, len(self.models)
-        self.all_transitions: list[ChartTransition] = []
-        self.event_transitions: list[tuple[ChartTransition, ...]] = [()] * n
-        self.eventless: list[tuple[ChartTransition, ...]] = [()] * n
-        self.timers: list[tuple[TimerSpec, ...]] = [()] * n
-        self.timer_of_event: dict[str, int] = {}
-        self.entry_ops: list[tuple[Op, ...]] = [()] * n
-        self.exit_ops: list[tuple[Op, ...]] = [()] * n
-        for i in range(1, n):
-            m = models[i]
-            if self.kind[i] == HISTORY:
-                continue
-            self.entry_ops[i] = self._ops(m.entry)
-            self.exit_ops[i] = self._ops(m.exit)
-            on: list[ChartTransition] = []
-            always: list[ChartTransition] = []
-            for tr in m.transitions:
-                compiled = self._transition(i, tr)
-                if compiled is not None:
-                    (on if tr.events else always).append(compiled)
-            timers: list[TimerSpec] = []
-            for k, timer in enumerate(m.timers):
-                name = f"{timer.kind}:{m.id}:{k}"
-                compiled = self._transition(i, timer, name)
-                if compiled is not None:
-                    on.append(compiled)
-                    timers.append(TimerSpec(name, name, timer.delay, timer.kind == "every", i))
-                    self.timer_of_event[name] = i
-            self.event_transitions[i] = tuple(on)
-            self.eventless[i] = tuple(always)
-            self.timers[i] = tuple(timers)
+        return compile_actions(actions, self.tools, self.variable_names, self._priority_of, self.errors)
 
     def _transition(
         self, src: int, tr: Transition | Timer, timer: str | None = None
     ) -> ChartTransition | None:
-        m = self.models[src]
+        tree = self.tree
         before = len(self.errors)
-        targets = self._resolve(tr.targets)
+        targets = tuple(tree.index[x] for x in tr.targets)  # E101: they exist
         test = None
         if tr.guard is not None:
             try:
@@ -580,11 +635,11 @@ class _Compiler:
             internal = False
         else:
             events, internal = tr.events, tr.internal
-        patterns = tuple(event_pattern(e) for e in events) if timer is None else ()
+        domain, entry = _static_entry(tree, src, targets, internal)
         t = ChartTransition(
-            index=len(self.all_transitions),
-            source=m.id,
-            targets=tuple(self.models[x].id for x in targets),
+            index=len(self.transitions),
+            source=tree.models[src].id,
+            targets=tuple(tree.models[x].id for x in targets),
             events=events,
             guard=tr.guard.source if tr.guard is not None else None,
             internal=internal,
@@ -594,87 +649,12 @@ class _Compiler:
             tgts=targets,
             test=test,
             ops=ops,
-            patterns=patterns,
-            domain=NO_DOMAIN,
-            entry=None,
+            patterns=tuple(event_pattern(e) for e in events) if timer is None else (),
+            domain=domain,
+            entry=entry,
         )
-        self.all_transitions.append(t)
+        self.transitions.append(t)
         return t
-
-    # ---------------------------------------------------------------- build
-
-    def _build(self) -> Chart:
-        chart = Chart.__new__(Chart)
-        tools = self.tools
-        chart._init(
-            name=self.agent.name,
-            agent=self.agent,
-            ids=tuple(m.id for m in self.models),
-            _index=dict(self.index),
-            models=tuple(self.models),
-            parent=tuple(self.parent),
-            children=tuple(self.children),
-            history_children=tuple(self.history_children),
-            kind=tuple(self.kind),
-            atomic=tuple(k in (ATOMIC, FINAL) for k in self.kind),
-            end=tuple(self.end),
-            depth=tuple(self.depth),
-            ancestors=tuple(self.ancestors),
-            initial=tuple(self.initial),
-            history_deep=tuple(self.history_deep),
-            history_default=tuple(self.history_default),
-            transitions=(),
-            event_transitions=(),
-            eventless=tuple(self.eventless),
-            has_eventless=tuple(bool(e) for e in self.eventless),
-            entry_ops=tuple(self.entry_ops),
-            exit_ops=tuple(self.exit_ops),
-            timers=tuple(self.timers),
-            timer_of_event=dict(self.timer_of_event),
-            initial_entry=(),
-            initial_variables=dict(self.initial_variables),
-            variable_names=self.variable_names,
-            tools=dict(tools),
-            cancel_on_exit=frozenset(t for t, spec in tools.items() if spec.on_exit == "cancel"),
-            _priorities=self.priorities,
-            _priority_cache={},
-            _chains={},
-            _configs={},
-            _by_ids={},
-        )
-        # static domains and entry sets need the chart's tables
-        final: list[ChartTransition] = []
-        for t in self.all_transitions:
-            if any(self.kind[x] == HISTORY for x in t.tgts):
-                domain, entry = DYNAMIC, None
-            else:
-                domain = _domain(chart, t.src, t.tgts, t.internal)
-                entry = None
-                if domain != NO_DOMAIN:
-                    enter: set[int] = set()
-                    for s in t.tgts:
-                        _add_descendants(chart, s, enter, _no_history)
-                    for s in t.tgts:
-                        _add_ancestors(chart, s, domain, enter, _no_history)
-                    entry = tuple(sorted(enter))
-            final.append(_replace_domain(t, domain, entry))
-        by_index = {t.index: t for t in final}
-        event_transitions = tuple(tuple(by_index[t.index] for t in ts) for ts in self.event_transitions)
-        eventless = tuple(tuple(by_index[t.index] for t in ts) for ts in self.eventless)
-        initial_enter: set[int] = set()
-        if chart.initial[ROOT] >= 0:
-            _add_descendants(chart, chart.initial[ROOT], initial_enter, _no_history)
-        object.__setattr__(chart, "transitions", tuple(final))
-        object.__setattr__(chart, "event_transitions", event_transitions)
-        object.__setattr__(chart, "eventless", eventless)
-        object.__setattr__(chart, "initial_entry", tuple(sorted(initial_enter)))
-        return chart
-
-
-def _replace_domain(t: ChartTransition, domain: int, entry: tuple[int, ...] | None) -> ChartTransition:
-    fields = {name: getattr(t, name) for name in ChartTransition.__dataclass_fields__}
-    fields.update(domain=domain, entry=entry)
-    return ChartTransition(**fields)
 
 
 def describe(chart: Chart) -> Mapping[str, Any]:

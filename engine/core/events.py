@@ -9,6 +9,26 @@ from typing import Any
 #: Priority of events that name no priority; lower numbers are more urgent.
 DEFAULT_PRIORITY = 10
 
+#: Priorities the runtime gives its own events when the definition's ``priorities:`` has no
+#: matching pattern (the most specific pattern here wins): user input outranks the agent's
+#: own turn, which outranks tool and sub-agent results, which outrank timers (DEFAULT_PRIORITY).
+#: ``llm.turn`` is not an event: it is the level of an LLM turn in progress — more urgent
+#: events preempt the turn, less urgent ones wait until it ends (docs/runtime.md).
+BUILTIN_PRIORITIES: tuple[tuple[str, int], ...] = (
+    ("user.speech.started", 0),
+    ("user.speech.stopped", 1),
+    ("user.*", 2),
+    ("llm.*", 3),
+    ("agent.speech.*", 3),
+    ("agent.said", 3),
+    ("llm.turn", 4),
+    ("tool.*", 5),
+    ("agent.*", 5),
+)
+
+#: The pseudo-event whose priority is that of an LLM turn in progress.
+TURN_PRIORITY_NAME = "llm.turn"
+
 
 @dataclass(frozen=True, slots=True)
 class Event:

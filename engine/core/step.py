@@ -16,6 +16,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from counterpoint.dsl.model import TOOL_CALL_ENDINGS
 from counterpoint.engine.core import effects as fx
 from counterpoint.engine.core.chart import Chart, ChartTransition
 from counterpoint.engine.core.events import Event
@@ -34,12 +35,11 @@ from counterpoint.engine.core.snapshot import Snapshot, make, moved
 #: A macrostep stops (with an error) after this many microsteps or internal events: a loop.
 MAX_MICROSTEPS = 10_000
 
-_TOOL_ENDINGS = frozenset({"done", "error", "timeout", "cancelled"})
-
-
 @dataclass(frozen=True, slots=True)
-class MacrostepResult:
-    """What a macrostep did, for listeners and traces.
+class Macrostep:
+    """What one macrostep did: the new snapshot and the effects; :func:`macrostep` also fills
+    in the transitions taken and the states exited and entered (the runtime passes them on to
+    its listeners as a :class:`~counterpoint.engine.runtime.interpreter.StepRecord`).
 
     ``events`` are the events processed (the external one, then internal ones in order);
     ``exited``/``entered`` are state ids in the order it exited/entered them.
@@ -62,9 +62,8 @@ def start(chart: Chart) -> tuple[Snapshot, list[fx.Effect]]:
     return result.snapshot, result.effects
 
 
-def start_macrostep(chart: Chart) -> MacrostepResult:
-    run = _Run(chart, info_for(chart, ()), dict(chart.initial_variables), {}, (), {}, {}, {}, True)
-    run.vars_owned = True
+def start_macrostep(chart: Chart) -> Macrostep:
+    run = _Run(chart, info_for(chart, ()), Snapshot(variables=chart.initial_variables), trace=True)
     run.execute(entry_plan(chart, chart.initial_entry))
     run.stabilize()
     return run.result()
@@ -93,7 +92,7 @@ def step(chart: Chart, snapshot: Snapshot, event: Event | str) -> tuple[Snapshot
     return result.snapshot, result.effects
 
 
-def macrostep(chart: Chart, snapshot: Snapshot, event: Event | str) -> MacrostepResult:
+def macrostep(chart: Chart, snapshot: Snapshot, event: Event | str) -> Macrostep:
     """Like :func:`step`, also reporting transitions taken and states exited and entered."""
     if isinstance(event, str):
         event = Event(event)
@@ -109,25 +108,15 @@ def _info_of(chart: Chart, snapshot: Snapshot) -> ConfigInfo:
 
 def _macrostep(
     chart: Chart, snapshot: Snapshot, event: Event, info: ConfigInfo, trace: bool
-) -> MacrostepResult:
+) -> Macrostep:
     if snapshot.finished:
-        return MacrostepResult(snapshot, [])
+        return Macrostep(snapshot, [])
     timer_state = chart.timer_of_event.get(event.name)
     if timer_state is not None:
         sid = chart.ids[timer_state]
         if sid not in info.id_set or snapshot._epochs.get(sid) != event.data.get("epoch"):
-            return MacrostepResult(snapshot, [])  # a stale timer: its state was exited since
-    run = _Run(
-        chart,
-        info,
-        snapshot._vars,
-        snapshot._history,
-        snapshot._internal,
-        snapshot._epochs,
-        snapshot._counters,
-        snapshot._pending,
-        trace,
-    )
+            return Macrostep(snapshot, [])  # a stale timer: its state was exited since
+    run = _Run(chart, info, snapshot, trace=trace)
     if run.internal:  # left over by a snapshot made mid-macrostep: finish that macrostep first
         run.stabilize()
     if run.pending and event.name.startswith("tool."):
@@ -177,42 +166,35 @@ class _Env:
 
 
 class _Run:
-    """The mutable working state of one macrostep; the snapshot's mappings are copied on write.
+    """The mutable working state of one macrostep, started from a snapshot.
 
+    The snapshot's mappings are shared, never mutated: before the first write to one of them
+    the run takes its own copy (:meth:`_copy`), so a macrostep that changes nothing copies
+    nothing. Each write site reads ``self.x if "x" in self.copied else self._copy("x")``,
+    which costs next to nothing when the copy exists (this is the hot path).
     Ops (:mod:`.actions`) use: ``env``, ``effects``, ``set_var``, ``raise_event``,
     ``next_count``, ``start_call``, ``cancel_calls``.
     """
 
     __slots__ = (
         "chart", "info", "event", "effects", "internal", "vars", "history", "epochs", "counters", "pending",
-        "vars_owned", "history_owned", "epochs_owned", "counters_owned", "pending_owned", "finished", "env",
-        "trace", "taken", "exited", "entered", "events",
+        "copied", "finished", "env", "trace", "taken", "exited", "entered", "events",
     )  # fmt: skip
 
-    def __init__(
-        self,
-        chart: Chart,
-        info: ConfigInfo,
-        variables: dict[str, Any],
-        history: dict[str, Any],
-        internal: tuple[Event, ...],
-        epochs: dict[str, int],
-        counters: dict[str, int],
-        pending: dict[str, tuple[str, str]],
-        trace: bool,
-    ):
+    def __init__(self, chart: Chart, info: ConfigInfo, snapshot: Snapshot, *, trace: bool):
         self.chart = chart
         self.info = info
         self.event: Event | None = None
         self.effects: list[fx.Effect] = []
-        self.internal: deque[Event] = deque(internal)
-        self.vars = variables
-        self.history = history
-        self.epochs = epochs
-        self.counters = counters
-        self.pending = pending
-        self.vars_owned = self.history_owned = self.epochs_owned = False
-        self.counters_owned = self.pending_owned = False
+        self.internal: deque[Event] = deque(snapshot._internal)
+        self.vars: dict[str, Any] = snapshot._vars
+        self.history: dict[str, tuple[str, ...]] = snapshot._history
+        self.epochs: dict[str, int] = snapshot._epochs
+        self.counters: dict[str, int] = snapshot._counters
+        self.pending: dict[str, tuple[str, str]] = snapshot._pending
+        #: the names of the mappings above that are this run's own copies (a tuple: no allocation
+        #: for the runs that copy nothing)
+        self.copied: tuple[str, ...] = ()
         self.finished = False
         self.env = _Env(self)
         self.trace = trace
@@ -221,53 +203,53 @@ class _Run:
         self.entered: list[str] = []
         self.events: list[Event] = []
 
+    def _copy(self, field: str) -> dict[str, Any]:
+        """Replace the snapshot's mapping in slot ``field`` (``vars``, ``history``...) by this
+        run's own copy, and return it for writing."""
+        own = dict(getattr(self, field))
+        setattr(self, field, own)
+        self.copied += (field,)
+        return own
+
     # ---------------------------------------------------------------- for ops
 
     def set_var(self, name: str, value: Any) -> None:
-        if not self.vars_owned:
-            self.vars = dict(self.vars)
-            self.vars_owned = True
-        self.vars[name] = value
+        variables = self.vars if "vars" in self.copied else self._copy("vars")
+        variables[name] = value
 
     def raise_event(self, event: Event) -> None:
         self.internal.append(event)
         self.effects.append(fx.Raised(event))
 
     def next_count(self, key: str) -> int:
-        if not self.counters_owned:
-            self.counters = dict(self.counters)
-            self.counters_owned = True
-        n = self.counters.get(key, 0) + 1
-        self.counters[key] = n
+        counters = self.counters if "counters" in self.copied else self._copy("counters")
+        n = counters[key] = counters.get(key, 0) + 1
         return n
-
-    def _own_pending(self) -> dict[str, tuple[str, str]]:
-        if not self.pending_owned:
-            self.pending = dict(self.pending)
-            self.pending_owned = True
-        return self.pending
 
     def start_call(self, call_id: str, tool: str, state: int, args: dict[str, Any]) -> None:
         sid = self.chart.ids[state]
         self.effects.append(fx.StartTool(call_id, tool, args, sid))
-        self._own_pending()[call_id] = (tool, sid)
+        pending = self.pending if "pending" in self.copied else self._copy("pending")
+        pending[call_id] = (tool, sid)
 
     def cancel_calls(self, target: str) -> None:
         self.effects.append(fx.CancelTool(target))
         if self.pending:
             gone = [cid for cid, (tool, _) in self.pending.items() if cid == target or tool == target]
             if gone:
-                pending = self._own_pending()
+                pending = self.pending if "pending" in self.copied else self._copy("pending")
                 for cid in gone:
                     del pending[cid]
 
     def tool_finished(self, event: Event) -> None:
-        """``tool.<name>.done|error|timeout|cancelled`` with a known call_id ends that call."""
+        """A tool event that ends a call (``tool.<name>.done``, ``.error``...: TOOL_CALL_ENDINGS)
+        with a known call_id: that call is no longer pending."""
         parts = event.name.split(".")
-        if len(parts) == 3 and parts[2] in _TOOL_ENDINGS:
+        if len(parts) == 3 and parts[2] in TOOL_CALL_ENDINGS:
             call_id = event.data.get("call_id")
             if isinstance(call_id, str) and call_id in self.pending:
-                del self._own_pending()[call_id]
+                pending = self.pending if "pending" in self.copied else self._copy("pending")
+                del pending[call_id]
 
     def error(self, message: str) -> None:
         """SCXML error.execution: an internal event; the failing block stops, the rest goes on."""
@@ -329,10 +311,8 @@ class _Run:
             self.exited.extend(ids[s] for s in plan.exits)
             self.entered.extend(ids[s] for s in plan.entries)
         if plan.records:
-            if not self.history_owned:
-                self.history = dict(self.history)
-                self.history_owned = True
-            self.history.update(plan.records)
+            history = self.history if "history" in self.copied else self._copy("history")
+            history.update(plan.records)
         exit_ops, timers = chart.exit_ops, chart.timers
         for s in plan.exits:
             doomed = None
@@ -350,7 +330,8 @@ class _Run:
                 for cid in doomed:
                     if cid in self.pending:
                         effects.append(fx.CancelTool(cid))
-                        del self._own_pending()[cid]
+                        pending = self.pending if "pending" in self.copied else self._copy("pending")
+                        del pending[cid]
         for t in plan.transitions:
             if t.ops:
                 self.run_block(t.ops, t.src, "transition")
@@ -358,10 +339,8 @@ class _Run:
         entry_ops, done = chart.entry_ops, plan.done
         for i, s in enumerate(plan.entries):
             if timers[s]:
-                if not self.epochs_owned:
-                    self.epochs = dict(self.epochs)
-                    self.epochs_owned = True
-                epoch = self.epochs[ids[s]] = self.epochs.get(ids[s], 0) + 1
+                epochs = self.epochs if "epochs" in self.copied else self._copy("epochs")
+                epoch = epochs[ids[s]] = epochs.get(ids[s], 0) + 1
             if entry_ops[s]:
                 self.run_block(entry_ops[s], s, "entry")
             if timers[s]:
@@ -401,7 +380,7 @@ class _Run:
             self.execute(plan)
         internal.clear()  # a finished chart processes nothing more
 
-    def result(self) -> MacrostepResult:
+    def result(self) -> Macrostep:
         snapshot = make(
             self.info,
             self.vars,
@@ -413,8 +392,8 @@ class _Run:
             self.finished,
         )
         if not self.trace:
-            return MacrostepResult(snapshot, self.effects)
-        return MacrostepResult(
+            return Macrostep(snapshot, self.effects)
+        return Macrostep(
             snapshot,
             self.effects,
             tuple(self.taken),

@@ -21,10 +21,14 @@ ToolSchema: TypeAlias = dict[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class LLMRequest:
+    """One turn's input. ``tool_choice``: ``"auto"`` (words or a call), ``"required"`` (a call),
+    ``"none"`` (words only); ``temperature`` and ``max_tokens`` override the backend's defaults."""
+
     messages: Sequence[Message]
     tools: Sequence[ToolSchema] = ()
     temperature: float | None = None
     max_tokens: int | None = None
+    tool_choice: str = "auto"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +72,8 @@ class LLMError(Exception):
     def __init__(self, message: str, *, kind: str = "error", retryable: bool = False,
                  status: int | None = None) -> None:
         super().__init__(message)
-        self.kind = kind  # "connection" | "timeout" | "rate_limit" | "server" | "bad_request" | "error"
+        # "connection" | "timeout" | "rate_limit" | "server" | "bad_request" | "auth" | "config" | "error"
+        self.kind = kind
         self.retryable = retryable
         self.status = status
 

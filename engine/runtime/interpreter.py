@@ -20,7 +20,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -42,8 +42,11 @@ from counterpoint.engine.core.events import Event
 from counterpoint.engine.runtime.queue import EventQueue
 from counterpoint.engine.runtime.trace import effect_to_json, to_jsonable, transition_to_json
 
-#: Version tag of :meth:`Interpreter.snapshot` dicts.
-SNAPSHOT_FORMAT = "counterpoint.interpreter/1"
+if TYPE_CHECKING:
+    from counterpoint.engine.core.step import Macrostep
+
+#: Version tag of the dicts :meth:`Interpreter.save` returns.
+SAVE_FORMAT = "counterpoint.interpreter/1"
 
 
 def _now() -> float:
@@ -73,8 +76,10 @@ def collapse_groups() -> Iterator[None]:
 
 
 @dataclass(frozen=True)
-class MacrostepRecord:
-    """What one macrostep did; listeners receive one of these after every macrostep.
+class StepRecord:
+    """What one macrostep did, with when and in which configuration it ended: listeners
+    receive one of these after every macrostep (the core's :class:`~.step.Macrostep`, stamped
+    with the time and its index, and with the configuration and variables it left).
 
     ``event`` is None for the initial macrostep (entering the initial configuration).
     """
@@ -103,7 +108,7 @@ class MacrostepRecord:
         }
 
 
-Listener = Callable[[MacrostepRecord], None]
+Listener = Callable[[StepRecord], None]
 
 
 # --------------------------------------------------------------------------- effect handlers
@@ -158,6 +163,19 @@ class EffectHandler:
     def cancel_send(self, effect: CancelSend) -> Any: ...
     def spawn_agent(self, effect: SpawnAgent) -> Any: ...
     def log_message(self, effect: LogMessage) -> Any: ...
+
+    # Hooks around the queue, for a runtime that applies priorities to its own work (the agent
+    # session: preemption of a turn by a more urgent event). Only overridden hooks are called.
+
+    def event_queued(self, event: Event) -> None:
+        """An external event was queued (called at once, before any macrostep handles it)."""
+
+    def hold(self, event: Event) -> bool:
+        """True to set ``event`` aside instead of handling it now; ``release_held()`` brings it back."""
+        return False
+
+    def macrostep_done(self, event: Event | None, effects: Sequence[Effect]) -> Any:
+        """Called after the effects of a macrostep were performed (may be a coroutine)."""
 
 
 class RecordingHandler(EffectHandler):
@@ -221,7 +239,8 @@ class Interpreter:
 
     ``run()`` returns the final core snapshot when the chart reaches a top-level final state
     or after ``stop()``. Stopping keeps pending timers (frozen with their remaining time),
-    so ``snapshot()`` after ``stop()`` and a later ``run()`` resume exactly.
+    so ``save()`` after ``stop()`` and a later ``run()`` (or :meth:`resume` of what was saved,
+    in another process) continue exactly.
     """
 
     def __init__(
@@ -241,6 +260,10 @@ class Interpreter:
         for handler in self.handlers:
             handler.attach(self)
         self._listeners: list[Listener] = list(listeners)
+        self._on_queued = [h.event_queued for h in self.handlers if _overrides(h, "event_queued")]
+        self._holders = [h.hold for h in self.handlers if _overrides(h, "hold")]
+        self._after = [h.macrostep_done for h in self.handlers if _overrides(h, "macrostep_done")]
+        self._held: list[Event] = []
         self._core = snapshot  # the core Snapshot; None until the initial macrostep
         self._queue = EventQueue()
         self._seq = 0
@@ -288,8 +311,21 @@ class Interpreter:
 
     @property
     def queued(self) -> list[Event]:
-        """Events waiting in the external queue, in processing order."""
-        return list(self._queue)
+        """Events waiting in the external queue, in processing order (held events included)."""
+        return list(EventQueue([*self._queue, *self._held])) if self._held else list(self._queue)
+
+    @property
+    def held(self) -> list[Event]:
+        """Events a handler set aside (see :meth:`EffectHandler.hold`), in arrival order."""
+        return list(self._held)
+
+    def release_held(self) -> None:
+        """Put the held events back in the queue; they keep their time and sequence number."""
+        if self._held:
+            for event in self._held:
+                self._queue.push(event)
+            self._held.clear()
+            self._wakeup.set()
 
     @property
     def pending_timers(self) -> dict[tuple[str, int], float]:
@@ -338,6 +374,8 @@ class Interpreter:
     def _enqueue(self, event: Event) -> None:
         self._queue.push(event)
         self._wakeup.set()
+        for hook in self._on_queued:
+            hook(event)
 
     def stop(self) -> None:
         """Ask ``run()`` to return after the current macrostep; pending timers are kept."""
@@ -378,6 +416,9 @@ class Interpreter:
                     await self._wakeup.wait()
                     continue
                 event = self._queue.pop()
+                if self._holders and any(hold(event) for hold in self._holders):
+                    self._held.append(event)
+                    continue
                 if self._listeners:  # the traced variant costs a little more: only when someone looks
                     result = macrostep(self.chart, self._core, event)
                     self._core = result.snapshot
@@ -386,21 +427,31 @@ class Interpreter:
                     self._core, effects = step(self.chart, self._core, event)
                     self.macrosteps += 1
                     await self._perform(effects)
+                    if self._after:
+                        await self._macrostep_done(event, effects)
                 # let senders, timers and handlers' tasks run between macrosteps
                 await trio.lowlevel.checkpoint()
             nursery.cancel_scope.cancel()
 
-    async def _finish_macrostep(self, event: Event | None, result: Any) -> None:
+    async def _finish_macrostep(self, event: Event | None, result: Macrostep) -> None:
         self.macrosteps += 1
         effects = tuple(result.effects)
         if self._listeners:
             core = self._core
-            record = MacrostepRecord(_now(), event, tuple(result.transitions), tuple(result.exited),
+            record = StepRecord(_now(), event, tuple(result.transitions), tuple(result.exited),
                                      tuple(result.entered), effects, tuple(core.configuration),
                                      dict(core.variables), self.macrosteps - 1)
             for listener in list(self._listeners):
                 listener(record)
         await self._perform(effects)
+        if self._after:
+            await self._macrostep_done(event, effects)
+
+    async def _macrostep_done(self, event: Event | None, effects: Sequence[Effect]) -> None:
+        for hook in self._after:
+            outcome = hook(event, effects)
+            if inspect.isawaitable(outcome):
+                await outcome
 
     def _freeze(self) -> None:
         """After run(): drop everything when finished, else keep pending work with its time left."""
@@ -504,22 +555,23 @@ class Interpreter:
             elif self._sends.get(pending.key) is pending:
                 del self._sends[pending.key]
 
-    # ------------------------------------------------------------------ snapshot / restore
+    # ------------------------------------------------------------------ save / resume
 
-    def snapshot(self) -> dict[str, Any]:
-        """A JSON-able dict of the whole runtime state: core snapshot, queue, timers, delayed sends.
+    def save(self) -> dict[str, Any]:
+        """The whole runtime state as a JSON-able dict: the core snapshot, the queue, the
+        pending timers and delayed sends (tagged ``SAVE_FORMAT``; :meth:`resume` reads it).
 
-        Times are stored relative to now, so a restore in another process (another clock)
-        resumes with the same remaining times.
+        Times are stored relative to now, so resuming in another process (another clock)
+        keeps the same remaining times.
         """
         now = _now()
         queue = []
-        for event in self._queue:
+        for event in self.queued:
             item = event.to_json()
             item["time"] = event.time - now
             queue.append(item)
         return {
-            "format": SNAPSHOT_FORMAT,
+            "format": SAVE_FORMAT,
             "snapshot": self._core.to_json() if self._core is not None else None,
             "seq": self._seq,
             "anonymous_sends": self._anonymous_sends,
@@ -529,15 +581,16 @@ class Interpreter:
         }
 
     @classmethod
-    def restore(cls, chart: Any, data: Mapping[str, Any], **kwargs: Any) -> Interpreter:
-        """An interpreter in the state ``snapshot()`` described; ``run()`` resumes it.
+    def resume(cls, chart: Any, data: Mapping[str, Any], **kwargs: Any) -> Interpreter:
+        """An interpreter in the state :meth:`save` returned; ``run()`` continues from there.
 
-        Raises ValueError when ``data`` is not an interpreter snapshot.
+        ``kwargs`` go to the constructor (handlers, listeners). Raises ValueError when
+        ``data`` is not a saved interpreter state.
         """
         from counterpoint.engine.core.snapshot import Snapshot
 
-        if not isinstance(data, Mapping) or data.get("format") != SNAPSHOT_FORMAT:
-            raise ValueError(f"not an interpreter snapshot (expected format {SNAPSHOT_FORMAT!r})")
+        if not isinstance(data, Mapping) or data.get("format") != SAVE_FORMAT:
+            raise ValueError(f"not a saved interpreter state (expected format {SAVE_FORMAT!r})")
         try:
             core = Snapshot.from_json(data["snapshot"]) if data.get("snapshot") is not None else None
             interp = cls(chart, snapshot=core, **kwargs)
@@ -559,8 +612,12 @@ class Interpreter:
                                    _remaining(raw))
                 interp._sends[pending.key] = pending
         except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"malformed interpreter snapshot: {type(exc).__name__}: {exc}") from exc
+            raise ValueError(f"malformed saved interpreter state: {type(exc).__name__}: {exc}") from exc
         return interp
+
+
+def _overrides(handler: EffectHandler, name: str) -> bool:
+    return getattr(type(handler), name) is not getattr(EffectHandler, name)
 
 
 def _remaining(raw: Mapping[str, Any]) -> float:

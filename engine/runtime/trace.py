@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from counterpoint.engine.core.events import Event
 
 if TYPE_CHECKING:
-    from counterpoint.engine.runtime.interpreter import MacrostepRecord
+    from counterpoint.engine.runtime.interpreter import StepRecord
 
 
 def to_jsonable(value: Any) -> Any:
@@ -81,7 +81,7 @@ class JsonlTrace:
             self._owned = False
         self.lines = 0
 
-    def __call__(self, record: MacrostepRecord) -> None:
+    def __call__(self, record: StepRecord) -> None:
         self._stream.write(json.dumps(record.to_json(), ensure_ascii=False, default=repr) + "\n")
         self._stream.flush()
         self.lines += 1

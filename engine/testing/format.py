@@ -1,44 +1,42 @@
 """Reading ``*.test.yaml`` scenario files into steps that remember their line.
 
-The file is composed with PyYAML (not loaded) so every step keeps its position; a failing
-step, and every mistake in the test file itself, is reported at ``file:line:col``.
+The file is composed with the language's YAML reader (:mod:`counterpoint.dsl.yaml.nodes`:
+YAML 1.2 scalars, the same limits and messages as agent files), so every step keeps its
+position; a failing step, and every mistake in the test file itself, is reported at
+``file:line:col``.
 Problems in the file are :class:`~counterpoint.dsl.diagnostics.Diagnostic` values, never
 tracebacks.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from counterpoint.dsl.diagnostics import Diagnostic, did_you_mean
 from counterpoint.dsl.durations import DurationError, parse_duration
+from counterpoint.dsl.files import AGENT_SUFFIXES, SCENARIO_SUFFIXES, read_source
+from counterpoint.dsl.names import EVENT_RE, IDENT_RE
 from counterpoint.dsl.source import Span
-from counterpoint.dsl.yaml.reader import EVENT_RE, IDENT_RE
+from counterpoint.dsl.yaml.nodes import YNode, compose, to_python
+from counterpoint.engine.llm.scripted import ScriptedReply, ScriptError, parse_script
 from counterpoint.engine.testing.matchers import KINDS, Matcher, SpecError, parse_matcher, parse_matchers
 
-#: Suffix of scenario files.
-SUFFIX = ".test.yaml"
+#: Suffix of scenario files (the name folders are searched for).
+SUFFIX = SCENARIO_SUFFIXES[0]
 
 #: Steps that make something happen; each opens a new window for the expectations after it.
 ACTIONS = ("send", "wait", "tool_done", "tool_error", "restart")
 #: Steps that check the current state or the current window.
-CHECKS = ("in", "not_in", "vars", "expect", "expect_not", "finished")
+CHECKS = ("in", "not_in", "vars", "expect", "expect_not", "finished", "prompt")
 STEP_KEYS = (*ACTIONS, *CHECKS, *KINDS)
 #: Extra keys a step of the given kind may carry.
 EXTRA_KEYS: dict[str, tuple[str, ...]] = {"send": ("data", "priority")}
-FILE_KEYS = ("agent", "description", "scenarios")
-SCENARIO_KEYS = ("name", "description", "steps", "allow_errors", "skip")
-
-#: Largest number of YAML nodes a scenario file may expand to (aliases counted each time used).
-MAX_NODES = 100_000
-#: Deepest nesting of YAML collections accepted (as for agent files).
-MAX_DEPTH = 100
-
+FILE_KEYS = ("agent", "description", "llm", "scenarios")
+SCENARIO_KEYS = ("name", "description", "llm", "steps", "allow_errors", "skip")
 
 
 @dataclass(frozen=True)
@@ -66,6 +64,8 @@ class Scenario:
     span: Span
     allow_errors: bool = False
     skip: str | None = None
+    #: the scripted model's replies: the scenario runs with the agent runtime (None: chart only)
+    llm: tuple[ScriptedReply, ...] | None = None
 
 
 @dataclass
@@ -84,7 +84,7 @@ class ScenarioFile:
 
 
 class _Bad(Exception):
-    def __init__(self, code: str, message: str, node: yaml.Node | None, hint: str | None = None) -> None:
+    def __init__(self, code: str, message: str, node: YNode | None, hint: str | None = None) -> None:
         super().__init__(message)
         self.code, self.message, self.node, self.hint = code, message, node, hint
 
@@ -96,41 +96,33 @@ class _Reader:
         self.path = path
         self.base_dir = base_dir if base_dir is not None else Path(path).parent
         self.diags: list[Diagnostic] = []
-        self._constructor = yaml.constructor.SafeConstructor()
+        self.file_llm: tuple[ScriptedReply, ...] | None = None
 
-    def span(self, node: yaml.Node | None) -> Span:
-        if node is None:
-            return Span(self.path, 1, 1)
-        start, end = node.start_mark, node.end_mark
-        return Span(self.path, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+    def span(self, node: YNode | None) -> Span:
+        return Span(self.path, 1, 1) if node is None else node.span(self.path)
 
     def report(self, bad: _Bad) -> None:
         if bad.code:
             self.diags.append(Diagnostic(bad.code, bad.message, self.span(bad.node), bad.hint))
 
-    def value(self, node: yaml.Node) -> Any:
-        try:
-            return self._constructor.construct_object(node, deep=True)
-        except RecursionError:
-            raise _Bad("E010", "input too complex (nesting too deep)", node) from None
-        except yaml.YAMLError as exc:
-            raise _Bad("E008", f"invalid value: {exc}", node) from None
+    def value(self, node: YNode) -> Any:
+        return to_python(node)
 
     def mapping(
-        self, node: yaml.Node, what: str, allowed: tuple[str, ...]
-    ) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        self, node: YNode, what: str, allowed: tuple[str, ...]
+    ) -> dict[str, tuple[YNode, YNode]]:
         """``key -> (key node, value node)``; unknown and duplicate keys are diagnostics."""
-        if not isinstance(node, yaml.MappingNode):
+        if node.kind != "map":
             raise _Bad("E005", f"{what} must be a mapping", node)
-        out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        out: dict[str, tuple[YNode, YNode]] = {}
         for key_node, value_node in node.value:
-            key = self.value(key_node)
+            key = key_node.value if key_node.kind == "scalar" else self.value(key_node)
             if not isinstance(key, str):
                 raise _Bad(
                     "E005",
                     f"keys in {what} must be text, got {key!r}",
                     key_node,
-                    "quote keys YAML reads as booleans or numbers, e.g. 'no' or '1'",
+                    "quote keys YAML reads as booleans or numbers, e.g. 'true' or '1'",
                 )
             if key in out:
                 self.report(_Bad("E003", f"duplicate key '{key}' in {what}", key_node))
@@ -152,47 +144,12 @@ class _Reader:
 
     def read(self, text: str) -> ScenarioFile:
         result = ScenarioFile(self.path)
-        try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            span = Span(self.path, mark.line + 1, mark.column + 1) if mark else Span(self.path, 1, 1)
-            result.diagnostics.append(Diagnostic("E001", f"YAML syntax error: {exc.problem or exc}", span))
-            return result
-        except yaml.YAMLError as exc:
-            result.diagnostics.append(Diagnostic("E001", f"YAML syntax error: {exc}", Span(self.path, 1, 1)))
-            return result
-        except RecursionError:
-            result.diagnostics.append(
-                Diagnostic("E010", "input too complex (nesting too deep)", Span(self.path, 1, 1))
-            )
-            return result
-        if root is None:
-            result.diagnostics.append(
-                Diagnostic("E006", "empty scenario file: expected 'scenarios:'", Span(self.path, 1, 1))
-            )
-            return result
-        deep = _deeper_than(root, MAX_DEPTH)
-        if deep is not None:
-            result.diagnostics.append(
-                Diagnostic(
-                    "E010",
-                    f"nesting too deep (over {MAX_DEPTH} levels)",
-                    self.span(deep),
-                    "scenario data is plain YAML values; flatten it",
+        root, result.diagnostics = compose(text, self.path)  # what it reports (tags) does not stop reading
+        if root is None or (root.kind == "scalar" and root.value is None):
+            if not result.errors:
+                result.diagnostics.append(
+                    Diagnostic("E006", "empty scenario file: expected 'scenarios:'", Span(self.path, 1, 1))
                 )
-            )
-            return result
-        bomb = _expands_beyond(root, MAX_NODES)
-        if bomb is not None:
-            result.diagnostics.append(
-                Diagnostic(
-                    "E010",
-                    f"input too large: aliases expand the file to more than {MAX_NODES} nodes",
-                    self.span(bomb),
-                    "write the data out, or use fewer nested aliases (*name)",
-                )
-            )
             return result
         try:
             top = self.mapping(root, "a scenario file", FILE_KEYS)
@@ -215,10 +172,12 @@ class _Reader:
                         root,
                         f"add 'agent: NAME.agent.yaml', or name this file after the agent ({SUFFIX})",
                     )
+            if "llm" in top:
+                self.file_llm = self.replies(top["llm"][1])
             if "scenarios" not in top:
                 raise _Bad("E006", "missing 'scenarios': a list of scenarios", root)
             seq = top["scenarios"][1]
-            if not isinstance(seq, yaml.SequenceNode) or not seq.value:
+            if not seq.kind == "seq" or not seq.value:
                 raise _Bad("E005", "'scenarios' must be a non-empty list of scenarios", seq)
         except _Bad as bad:
             self.report(bad)
@@ -238,7 +197,7 @@ class _Reader:
         result.diagnostics += self.diags
         return result
 
-    def scenario(self, node: yaml.Node) -> Scenario:
+    def scenario(self, node: YNode) -> Scenario:
         keys = self.mapping(node, "a scenario", SCENARIO_KEYS)
         if "name" not in keys:
             raise _Bad("E006", "a scenario needs a 'name'", node)
@@ -259,7 +218,7 @@ class _Reader:
         if "steps" not in keys:
             raise _Bad("E006", f"scenario '{name}' needs 'steps'", node)
         seq = keys["steps"][1]
-        if not isinstance(seq, yaml.SequenceNode) or not seq.value:
+        if not seq.kind == "seq" or not seq.value:
             raise _Bad("E005", "'steps' must be a non-empty list of steps", seq)
         steps = []
         for step_node in seq.value:
@@ -267,12 +226,21 @@ class _Reader:
                 steps.append(self.step(step_node))
             except _Bad as bad:
                 self.report(bad)
-        return Scenario(str(name).strip(), tuple(steps), self.span(node), allow_errors, skip)
+        llm = self.replies(keys["llm"][1]) if "llm" in keys else self.file_llm
+        return Scenario(str(name).strip(), tuple(steps), self.span(node), allow_errors, skip, llm)
+
+    def replies(self, node: YNode) -> tuple[ScriptedReply, ...]:
+        """``llm:``: the scripted model's replies, in the format of :func:`parse_script`."""
+        try:
+            return tuple(parse_script(self.value(node)))
+        except ScriptError as err:
+            raise _Bad("E005", f"llm: {err}", node,
+                       "a list of replies: '- say: TEXT', with optional calls, delay, pace, error") from None
 
     # ------------------------------------------------------------------ steps
 
-    def step(self, node: yaml.Node) -> Step:
-        if not isinstance(node, yaml.MappingNode):
+    def step(self, node: YNode) -> Step:
+        if node.kind != "map":
             raise _Bad(
                 "E005",
                 "a step must be a mapping such as '- send: user.said' or '- wait: 30s'",
@@ -313,7 +281,7 @@ class _Reader:
         return Step(kind, args, span, _step_text(kind, value))
 
     def step_args(
-        self, kind: str, value: Any, node: yaml.Node, keys: dict[str, tuple[yaml.Node, yaml.Node]]
+        self, kind: str, value: Any, node: YNode, keys: dict[str, tuple[YNode, YNode]]
     ) -> dict[str, Any]:
         if kind == "send":
             if isinstance(value, list):
@@ -352,6 +320,14 @@ class _Reader:
                     f"known expectations: {', '.join(KINDS)}",
                 )
             return {"matchers": tuple(parse_matchers(value))}
+        if kind == "prompt":
+            if not isinstance(value, str) or not value:
+                raise _Bad("E005", "'prompt' must be a regular expression the last prompt sent to the model matches",
+                           node)
+            try:
+                return {"pattern": re.compile(value)}
+            except re.error as err:
+                raise _Bad("E005", f"'prompt' is not a valid regular expression: {err}", node) from None
         if kind == "finished":
             if not isinstance(value, bool):
                 raise _Bad("E005", "'finished' must be true or false", node)
@@ -365,55 +341,8 @@ class _Reader:
         return {"matchers": (parse_matcher(kind, value),)}
 
 
-def _deeper_than(root: yaml.Node, limit: int) -> yaml.Node | None:
-    """The first collection nested more than ``limit`` levels deep, or None (iterative: no recursion)."""
-    seen: set[tuple[int, int]] = set()
-    stack: list[tuple[yaml.Node, int]] = [(root, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if not isinstance(node, yaml.SequenceNode | yaml.MappingNode) or (id(node), depth) in seen:
-            continue
-        if depth > limit:
-            return node
-        seen.add((id(node), depth))
-        children = node.value if isinstance(node, yaml.SequenceNode) else [n for kv in node.value for n in kv]
-        stack.extend((child, depth + 1) for child in reversed(children))
-    return None
-
-
-def _expands_beyond(root: yaml.Node, limit: int) -> yaml.Node | None:
-    """The first node (in document order) at which the expanded tree exceeds ``limit`` nodes.
-
-    Composing shares aliased nodes, so this counts with a memo: linear in the file's size,
-    however far the aliases (a "billion laughs") would expand.
-    """
-    sizes: dict[int, int] = {}
-    culprit: list[yaml.Node] = []
-
-    def size(node: yaml.Node, depth: int = 0) -> int:
-        known = sizes.get(id(node))
-        if known is not None:
-            return known
-        sizes[id(node)] = 1  # a recursive alias counts once (the loader refuses it anyway)
-        total = 1
-        if depth < 500 and isinstance(node, yaml.SequenceNode | yaml.MappingNode):
-            children = (
-                node.value if isinstance(node, yaml.SequenceNode) else [n for kv in node.value for n in kv]
-            )
-            for child in children:
-                total += size(child, depth + 1)
-                if total > limit:
-                    if not culprit:  # the innermost collection that is too big
-                        culprit.append(node)
-                    break
-        sizes[id(node)] = total
-        return total
-
-    return culprit[0] if size(root) > limit else None
-
-
 def _event(
-    name: Any, data: Any, priority: Any, node: yaml.Node, where: Mapping[str, yaml.Node] | None = None
+    name: Any, data: Any, priority: Any, node: YNode, where: Mapping[str, YNode] | None = None
 ) -> tuple[str, dict[str, Any], int | None]:
     """A checked ``(event name, data, priority)`` of a ``send`` step."""
     where = where or {}
@@ -428,7 +357,7 @@ def _event(
     return name, dict(data), priority
 
 
-def _event_item(item: Any, node: yaml.Node) -> tuple[str, dict[str, Any], int | None]:
+def _event_item(item: Any, node: YNode) -> tuple[str, dict[str, Any], int | None]:
     if isinstance(item, str):
         return _event(item, {}, None, node)
     if not isinstance(item, Mapping) or "event" not in item:
@@ -444,7 +373,7 @@ def _event_item(item: Any, node: yaml.Node) -> tuple[str, dict[str, Any], int | 
     return _event(item["event"], item.get("data") or {}, item.get("priority"), node)
 
 
-def _tool_reply(kind: str, value: Any, node: yaml.Node) -> dict[str, Any]:
+def _tool_reply(kind: str, value: Any, node: YNode) -> dict[str, Any]:
     field_name = "result" if kind == "tool_done" else "error"
     if isinstance(value, str):
         value = {"tool": value}
@@ -479,7 +408,7 @@ def default_agent(test_file: Path) -> Path | None:
     if not name.endswith(SUFFIX):
         return None
     stem = name[: -len(SUFFIX)]
-    for suffix in (".agent.yaml", ".agent"):
+    for suffix in AGENT_SUFFIXES:
         candidate = test_file.with_name(stem + suffix)
         if candidate.exists():
             return candidate
@@ -493,8 +422,6 @@ def parse_text(text: str, path: str, base_dir: Path | None = None) -> ScenarioFi
 
 def parse_file(path: str | Path, display: str | None = None) -> ScenarioFile:
     """Read and parse a scenario file; problems are in ``.diagnostics``, shown as ``display`` (default ``path``)."""
-    from counterpoint.dsl.files import read_source
-
     shown = display if display is not None else str(path)
     text, diags = read_source(path)
     if text is None:

@@ -39,7 +39,7 @@ from counterpoint.engine.loading import load_chart
 from counterpoint.engine.runtime.interpreter import (
     EffectHandler,
     Interpreter,
-    MacrostepRecord,
+    StepRecord,
     collapse_groups,
 )
 from counterpoint.engine.testing.matchers import (
@@ -86,7 +86,7 @@ class Harness:
 
     def __init__(self, interpreter: Interpreter) -> None:
         self.interpreter = interpreter
-        self.records: list[MacrostepRecord] = []
+        self.records: list[StepRecord] = []
         self.observations: list[Observation] = []
         self._window_start = 0
         self._matched: set[int] = set()  # observation indexes matched by expectations
@@ -101,16 +101,16 @@ class Harness:
         source: str | os.PathLike[str] | Agent | Chart,
         *,
         handlers: EffectHandler | list[EffectHandler] | None = None,
-        listeners: tuple[Callable[[MacrostepRecord], None], ...] = (),
-        restore: Mapping[str, Any] | None = None,
+        listeners: tuple[Callable[[StepRecord], None], ...] = (),
+        resume: Mapping[str, Any] | None = None,
     ) -> AsyncIterator[Harness]:
         """Start the chart (a file, an Agent or a compiled chart) and yield once it settled.
 
-        ``restore`` resumes from an :meth:`Interpreter.snapshot` dict instead of starting.
+        ``resume`` continues from a state :meth:`save` returned instead of starting.
         """
         chart = _chart_of(source)
-        if restore is not None:
-            interpreter = Interpreter.restore(chart, restore, handlers=handlers, listeners=listeners)
+        if resume is not None:
+            interpreter = Interpreter.resume(chart, resume, handlers=handlers, listeners=listeners)
         else:
             interpreter = Interpreter(chart, handlers=handlers, listeners=listeners)
         harness = cls(interpreter)
@@ -125,7 +125,7 @@ class Harness:
 
     # ------------------------------------------------------------------ recording
 
-    def _record(self, record: MacrostepRecord) -> None:
+    def _record(self, record: StepRecord) -> None:
         self.records.append(record)
         self.observations += observations_of(record, record.time - self._t0)
         if len(self.records) > MAX_MACROSTEPS and not self.overflow:
@@ -273,5 +273,6 @@ class Harness:
         """``error.*`` events in the window that no expectation matched."""
         return [obs for i, obs in enumerate(self.window) if obs.is_error and i not in self._matched]
 
-    def snapshot(self) -> dict[str, Any]:
-        return self.interpreter.snapshot()
+    def save(self) -> dict[str, Any]:
+        """The interpreter's whole state (:meth:`Interpreter.save`), for ``open(..., resume=...)``."""
+        return self.interpreter.save()

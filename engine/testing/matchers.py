@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from counterpoint.dsl.durations import DurationError, format_duration, parse_duration
+from counterpoint.dsl.names import matches as event_matches
 from counterpoint.engine.core.effects import (
     CancelSend,
     CancelTimer,
@@ -28,6 +29,8 @@ from counterpoint.engine.core.effects import (
     StartTimer,
     StartTool,
 )
+from counterpoint.engine.core.events import Event
+from counterpoint.engine.core.timers import parse_timer_key
 
 
 class SpecError(ValueError):
@@ -96,8 +99,9 @@ def _data(data: Mapping[str, Any]) -> str:
 def describe_value(kind: str, value: Any) -> str:
     """One line describing an observation, in the vocabulary of the scenario format."""
     if kind == "event":
-        if is_timer_event(value.name):
-            return f"fired {value.name.split(':')[0]} timer of {timer_state(value.name)} ({value.name})"
+        timer = parse_timer_key(value.name)
+        if timer is not None:
+            return f"fired {timer.kind} timer of {timer.state} ({value.name})"
         return f"event {value.name}{_data(value.data)}"
     if kind in ("exit", "enter"):
         return f"{kind} {value}"
@@ -133,23 +137,10 @@ def describe_value(kind: str, value: Any) -> str:
 # --------------------------------------------------------------------------- helpers for specs
 
 
-def event_matches(pattern: str, name: str) -> bool:
-    """The language's event matching: exact, dotted prefix, ``x.*`` and ``*``."""
-    from counterpoint.engine.core.chart import matches
-
-    return matches(pattern, name)
-
-
 def timer_state(key: str) -> str:
-    """The state a timer key belongs to (keys read ``after:STATE:N``; other keys are returned whole)."""
-    parts = key.split(":")
-    return parts[1] if len(parts) == 3 else key
-
-
-def is_timer_event(name: str) -> bool:
-    """Timer events are named like their keys, ``after:STATE:N`` / ``every:STATE:N``."""
-    parts = name.split(":")
-    return len(parts) == 3 and parts[0] in ("after", "every") and parts[2].isdigit()
+    """The state a timer key belongs to (anything else is returned whole)."""
+    timer = parse_timer_key(key)
+    return timer.state if timer is not None else key
 
 
 def subset_match(expected: Any, actual: Any) -> bool:
@@ -216,77 +207,83 @@ class Matcher:
     def get(self, name: str, default: Any = None) -> Any:
         return dict(self.fields).get(name, default)
 
-    def matches(self, obs: Observation) -> bool:  # a flat dispatch on the kind
-        f = dict(self.fields)
-        v = obs.value
-        k = self.kind
-        if k in ("enter", "exit"):
-            return obs.kind == k and v == f["state"]
-        if k == "fired":
-            return (obs.kind == "event" and is_timer_event(v.name) and f.get("state") in (None, timer_state(v.name))
-                    and f.get("every") in (None, v.name.startswith("every:")))
-        if k == "event":
-            return obs.kind == "event" and event_matches(f["event"], v.name) and subset_match(f.get("data", {}), v.data)
-        if k == "error":
-            if not obs.is_error:
-                return False
-            event = v if obs.kind == "event" else v.event
-            return bool(f["pattern"].search(f"{event.name}: {event.data.get('error', '')}"))
-        if obs.kind != "effect":
+    def matches(self, obs: Observation) -> bool:
+        kind = _KINDS[self.kind]
+        if kind.observes is not None and obs.kind != kind.observes:
             return False
-        if k == "say":
-            return isinstance(v, Speak) and bool(f["pattern"].search(v.text))
-        if k == "respond":
-            return isinstance(v, StartLLMTurn) and (f["pattern"] is None or bool(f["pattern"].search(v.prompt or "")))
-        if k == "log":
-            return isinstance(v, LogMessage) and bool(f["pattern"].search(v.text))
-        if k == "tool":
-            return (isinstance(v, StartTool) and v.tool == f["name"] and subset_match(f.get("args", {}), v.args)
-                    and f.get("id") in (None, v.call_id))
-        if k == "cancel_tool":
-            return isinstance(v, CancelTool) and v.target == f["target"]
-        if k == "timer":
-            return (isinstance(v, StartTimer) and (f.get("delay") is None or abs(v.delay - f["delay"]) < 1e-9)
-                    and f.get("repeat") in (None, v.repeat)
-                    and f.get("state") in (None, timer_state(v.key)))
-        if k == "cancel_timer":
-            return isinstance(v, CancelTimer) and f.get("state") in (None, timer_state(v.key))
-        if k == "sent":
-            return (isinstance(v, SendEvent) and event_matches(f["event"], v.event.name)
-                    and subset_match(f.get("data", {}), v.event.data)
-                    and (f.get("delay") is None or abs(v.delay - f["delay"]) < 1e-9)
-                    and f.get("id") in (None, v.send_id))
-        if k == "cancel_send":
-            return isinstance(v, CancelSend) and v.send_id == f["id"]
-        if k == "spawn":
-            return (isinstance(v, SpawnAgent) and (f.get("agent") is None or v.agent == f["agent"])
-                    and f.get("id") in (None, v.id) and f.get("fork") in (None, v.fork)
-                    and (f.get("task") is None or bool(f["task"].search(v.task or ""))))
-        if k == "raised":
-            return (isinstance(v, Raised) and event_matches(f["event"], v.event.name)
-                    and subset_match(f.get("data", {}), v.event.data))
-        return False
+        if kind.effect is not None and not isinstance(obs.value, kind.effect):
+            return False
+        return kind.test(dict(self.fields), obs)
 
 
-#: Expectation kinds, with a one-line description (docs and error hints use it).
-KINDS: dict[str, str] = {
-    "say": "the agent says a text matching a regular expression",
-    "respond": "an LLM turn starts (true, or a regex for its extra instruction)",
-    "tool": "a tool call starts: a tool name, or {name, args, id}",
-    "cancel_tool": "tool calls are cancelled (tool name or call id)",
-    "timer": "a timer starts: a duration, or {after | every, state}",
-    "cancel_timer": "a timer is cancelled (true, or the id of the state that declared it)",
-    "fired": "a timer fires and its event is processed (true, or the id of the state that declared it)",
-    "sent": "an event is sent to the external queue: a name, or {event, data, delay, id}",
-    "cancel_send": "a delayed send is cancelled (its id)",
-    "spawn": "a sub-agent starts: an agent file, or {agent, id, task, fork}",
-    "log": "a log line matching a regular expression",
-    "raised": "an internal event is raised: a name, or {event, data}",
-    "event": "an event is processed: a name, or {event, data}",
-    "enter": "a state is entered",
-    "exit": "a state is exited",
-    "error": "an error.* event whose 'name: error' text matches a regex",
-}
+# --------------------------------------------------------------------------- the kinds of expectations
+
+#: What a kind's spec becomes: the matcher's fields, and how it reads in a failure message.
+Parsed = tuple[dict[str, Any], str]
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """One kind of expectation: what it means, how its spec is read, what it matches.
+
+    ``observes`` is the kind of observation it looks at (None: its test decides) and
+    ``effect`` the effect type it looks for; ``test`` sees only observations that pass both.
+    """
+
+    about: str
+    parse: Callable[[Any], Parsed]
+    test: Callable[[dict[str, Any], Observation], bool]
+    observes: str | None = "effect"
+    effect: type | None = None
+
+
+_KINDS: dict[str, _Kind] = {}
+
+
+def _kind(name: str, about: str, parse: Callable[[Any], Parsed], test: Callable[[dict[str, Any], Observation], bool],
+          *, observes: str | None = "effect", effect: type | None = None) -> None:
+    _KINDS[name] = _Kind(about, parse, test, observes, effect)
+
+
+def _near(expected: float | None, actual: float) -> bool:
+    return expected is None or abs(actual - expected) < 1e-9
+
+
+def _pattern(kind: str) -> Callable[[Any], Parsed]:
+    def parse(value: Any) -> Parsed:
+        pattern = _regex(value, f"'{kind}'")
+        return {"pattern": pattern}, f"{kind} ~ /{pattern.pattern}/"
+
+    return parse
+
+
+def _state_or_true(kind: str, reads: str) -> Callable[[Any], Parsed]:
+    """``true`` (any), or the id of the state that declared the timer."""
+
+    def parse(value: Any) -> Parsed:
+        if value is True:
+            return {}, kind
+        state = _text(value, f"'{kind}' (true, or a state id)")
+        return {"state": state}, f"{kind}{reads}{state}"
+
+    return parse
+
+
+def _one_text(kind: str, field: str) -> Callable[[Any], Parsed]:
+    def parse(value: Any) -> Parsed:
+        return {field: _text(value, f"'{kind}'")}, f"{kind} {value}"
+
+    return parse
+
+
+def _event(kind: str, extra: Sequence[str] = ()) -> Callable[[Any], Parsed]:
+    """A name, or ``{event, data}`` (plus ``extra`` keys the caller reads)."""
+
+    def parse(value: Any) -> Parsed:
+        fields = _event_spec(kind, value, extra)
+        return fields, f"{kind} {fields['event']}{_data(fields.get('data', {}))}"
+
+    return parse
 
 
 def _event_spec(kind: str, value: Any, extra: Sequence[str] = ()) -> dict[str, Any]:
@@ -300,97 +297,168 @@ def _event_spec(kind: str, value: Any, extra: Sequence[str] = ()) -> dict[str, A
     return out
 
 
-def parse_matcher(kind: str, value: Any) -> Matcher:  # one branch per kind
+def _event_test(f: dict[str, Any], event: Event) -> bool:
+    return event_matches(f["event"], event.name) and subset_match(f.get("data", {}), event.data)
+
+
+def _parse_respond(value: Any) -> Parsed:
+    pattern = None if value is True or value is None else _regex(value, "'respond'")
+    return {"pattern": pattern}, "respond" + (f" ~ /{pattern.pattern}/" if pattern else "")
+
+
+def _parse_error(value: Any) -> Parsed:
+    pattern = _regex(".*" if value is True else value, "'error'")
+    return {"pattern": pattern}, f"error ~ /{pattern.pattern}/"
+
+
+def _test_error(f: dict[str, Any], obs: Observation) -> bool:
+    if not obs.is_error:
+        return False
+    event = obs.value if obs.kind == "event" else obs.value.event
+    return bool(f["pattern"].search(f"{event.name}: {event.data.get('error', '')}"))
+
+
+def _parse_tool(value: Any) -> Parsed:
+    f: dict[str, Any] = {}
+    if isinstance(value, str):
+        f["name"] = value
+    else:
+        spec = _mapping(value, "'tool'")
+        _keys(spec, "tool", ("name", "args", "id"))
+        f["name"] = _text(spec.get("name"), "'tool.name'")
+        if "args" in spec:
+            f["args"] = _mapping(spec["args"], "'tool.args'")
+        if "id" in spec:
+            f["id"] = _text(spec["id"], "'tool.id'")
+    return f, f"tool {f['name']}" + _data(f.get("args", {})) + (f" (call {f['id']})" if "id" in f else "")
+
+
+def _test_tool(f: dict[str, Any], obs: Observation) -> bool:
+    v = obs.value
+    return v.tool == f["name"] and subset_match(f.get("args", {}), v.args) and f.get("id") in (None, v.call_id)
+
+
+def _parse_timer(value: Any) -> Parsed:
+    f: dict[str, Any] = {}
+    if isinstance(value, Mapping):
+        _keys(value, "timer", ("after", "every", "state"))
+        if "after" in value and "every" in value:
+            raise SpecError("'timer' takes 'after' or 'every', not both")
+        for key in ("after", "every"):
+            if key in value:
+                f["delay"] = _duration(value[key], f"'timer.{key}'")
+                f["repeat"] = key == "every"
+        if "state" in value:
+            f["state"] = _text(value["state"], "'timer.state'")
+    else:
+        f["delay"] = _duration(value, "'timer'")
+    text = "timer" + (f" {'every' if f.get('repeat') else 'after'}" if "repeat" in f else "")
+    text += f" {fmt_time(f['delay'])}" if "delay" in f else ""
+    text += f" of {f['state']}" if "state" in f else ""
+    return f, text
+
+
+def _test_timer(f: dict[str, Any], obs: Observation) -> bool:
+    v = obs.value
+    return _near(f.get("delay"), v.delay) and f.get("repeat") in (None, v.repeat) and f.get("state") in (
+        None, timer_state(v.key))
+
+
+def _test_fired(f: dict[str, Any], obs: Observation) -> bool:
+    timer = parse_timer_key(obs.value.name)
+    return timer is not None and f.get("state") in (None, timer.state)
+
+
+def _parse_sent(value: Any) -> Parsed:
+    f = _event_spec("sent", value, ("delay", "id"))
+    if isinstance(value, Mapping):
+        if "delay" in value:
+            f["delay"] = _duration(value["delay"], "'sent.delay'")
+        if "id" in value:
+            f["id"] = _text(value["id"], "'sent.id'")
+    text = f"sent {f['event']}{_data(f.get('data', {}))}"
+    text += f" after {fmt_time(f['delay'])}" if "delay" in f else ""
+    text += f" (id {f['id']})" if "id" in f else ""
+    return f, text
+
+
+def _test_sent(f: dict[str, Any], obs: Observation) -> bool:
+    v = obs.value
+    return _event_test(f, v.event) and _near(f.get("delay"), v.delay) and f.get("id") in (None, v.send_id)
+
+
+def _parse_spawn(value: Any) -> Parsed:
+    f: dict[str, Any] = {}
+    if isinstance(value, str):
+        f["agent"] = value
+    else:
+        spec = _mapping(value, "'spawn'")
+        _keys(spec, "spawn", ("agent", "id", "task", "fork"))
+        for key in ("agent", "id"):
+            if key in spec:
+                f[key] = _text(spec[key], f"'spawn.{key}'")
+        if "task" in spec:
+            f["task"] = _regex(spec["task"], "'spawn.task'")
+        if "fork" in spec:
+            if not isinstance(spec["fork"], bool):
+                raise SpecError("'spawn.fork' must be true or false")
+            f["fork"] = spec["fork"]
+    return f, "spawn" + "".join(f" {k}={v.pattern if isinstance(v, re.Pattern) else v}" for k, v in f.items())
+
+
+def _test_spawn(f: dict[str, Any], obs: Observation) -> bool:
+    v = obs.value
+    return (f.get("agent") in (None, v.agent) and f.get("id") in (None, v.id) and f.get("fork") in (None, v.fork)
+            and (f.get("task") is None or bool(f["task"].search(v.task or ""))))
+
+
+# In the order docs and hints list them.
+_kind("say", "the agent says a text matching a regular expression",
+      _pattern("say"), lambda f, o: bool(f["pattern"].search(o.value.text)), effect=Speak)
+_kind("respond", "an LLM turn starts (true, or a regex for its extra instruction)",
+      _parse_respond, lambda f, o: f["pattern"] is None or bool(f["pattern"].search(o.value.prompt or "")),
+      effect=StartLLMTurn)
+_kind("tool", "a tool call starts: a tool name, or {name, args, id}", _parse_tool, _test_tool, effect=StartTool)
+_kind("cancel_tool", "tool calls are cancelled (tool name or call id)",
+      _one_text("cancel_tool", "target"), lambda f, o: o.value.target == f["target"], effect=CancelTool)
+_kind("timer", "a timer starts: a duration, or {after | every, state}", _parse_timer, _test_timer,
+      effect=StartTimer)
+_kind("cancel_timer", "a timer is cancelled (true, or the id of the state that declared it)",
+      _state_or_true("cancel_timer", " of "), lambda f, o: f.get("state") in (None, timer_state(o.value.key)),
+      effect=CancelTimer)
+_kind("fired", "a timer fires and its event is processed (true, or the id of the state that declared it)",
+      _state_or_true("fired", " timer of "), _test_fired, observes="event")
+_kind("sent", "an event is sent to the external queue: a name, or {event, data, delay, id}",
+      _parse_sent, _test_sent, effect=SendEvent)
+_kind("cancel_send", "a delayed send is cancelled (its id)",
+      _one_text("cancel_send", "id"), lambda f, o: o.value.send_id == f["id"], effect=CancelSend)
+_kind("spawn", "a sub-agent starts: an agent file, or {agent, id, task, fork}", _parse_spawn, _test_spawn,
+      effect=SpawnAgent)
+_kind("log", "a log line matching a regular expression",
+      _pattern("log"), lambda f, o: bool(f["pattern"].search(o.value.text)), effect=LogMessage)
+_kind("raised", "an internal event is raised: a name, or {event, data}",
+      _event("raised"), lambda f, o: _event_test(f, o.value.event), effect=Raised)
+_kind("event", "an event is processed: a name, or {event, data}",
+      _event("event"), lambda f, o: _event_test(f, o.value), observes="event")
+_kind("enter", "a state is entered", _one_text("enter", "state"), lambda f, o: o.value == f["state"],
+      observes="enter")
+_kind("exit", "a state is exited", _one_text("exit", "state"), lambda f, o: o.value == f["state"],
+      observes="exit")
+_kind("error", "an error.* event whose 'name: error' text matches a regex", _parse_error, _test_error,
+      observes=None)
+
+#: Expectation kinds, with a one-line description (docs and error hints use it).
+KINDS: dict[str, str] = {name: kind.about for name, kind in _KINDS.items()}
+
+
+def parse_matcher(kind: str, value: Any) -> Matcher:
     """The matcher for ``{kind: value}`` as written in a scenario; raises SpecError."""
     from counterpoint.dsl.diagnostics import did_you_mean
 
-    f: dict[str, Any] = {}
-    if kind not in KINDS:
+    if kind not in _KINDS:
         raise SpecError(f"unknown expectation '{kind}' (known: {', '.join(KINDS)})", did_you_mean(kind, KINDS))
-    if kind in ("say", "log"):
-        f["pattern"] = _regex(value, f"'{kind}'")
-        text = f"{kind} ~ /{f['pattern'].pattern}/"
-    elif kind == "respond":
-        f["pattern"] = None if value is True or value is None else _regex(value, "'respond'")
-        text = "respond" + (f" ~ /{f['pattern'].pattern}/" if f["pattern"] else "")
-    elif kind == "error":
-        f["pattern"] = _regex(".*" if value is True else value, "'error'")
-        text = f"error ~ /{f['pattern'].pattern}/"
-    elif kind == "cancel_timer":
-        if value is not True:
-            f["state"] = _text(value, "'cancel_timer' (true, or a state id)")
-        text = "cancel_timer" + (f" of {f['state']}" if "state" in f else "")
-    elif kind == "fired":
-        if value is not True:
-            f["state"] = _text(value, "'fired' (true, or a state id)")
-        text = "fired" + (f" timer of {f['state']}" if "state" in f else "")
-    elif kind in ("enter", "exit"):
-        f["state"] = _text(value, f"'{kind}'")
-        text = f"{kind} {value}"
-    elif kind == "cancel_tool":
-        f["target"] = _text(value, "'cancel_tool'")
-        text = f"cancel_tool {value}"
-    elif kind == "cancel_send":
-        f["id"] = _text(value, "'cancel_send'")
-        text = f"cancel_send {value}"
-    elif kind == "tool":
-        if isinstance(value, str):
-            f["name"] = value
-        else:
-            spec = _mapping(value, "'tool'")
-            _keys(spec, kind, ("name", "args", "id"))
-            f["name"] = _text(spec.get("name"), "'tool.name'")
-            if "args" in spec:
-                f["args"] = _mapping(spec["args"], "'tool.args'")
-            if "id" in spec:
-                f["id"] = _text(spec["id"], "'tool.id'")
-        text = f"tool {f['name']}" + _data(f.get("args", {})) + (f" (call {f['id']})" if "id" in f else "")
-    elif kind == "timer":
-        if isinstance(value, Mapping):
-            _keys(value, kind, ("after", "every", "state"))
-            if "after" in value and "every" in value:
-                raise SpecError("'timer' takes 'after' or 'every', not both")
-            for key in ("after", "every"):
-                if key in value:
-                    f["delay"] = _duration(value[key], f"'timer.{key}'")
-                    f["repeat"] = key == "every"
-            if "state" in value:
-                f["state"] = _text(value["state"], "'timer.state'")
-        else:
-            f["delay"] = _duration(value, "'timer'")
-        text = "timer" + (f" {'every' if f.get('repeat') else 'after'}" if "repeat" in f else "")
-        text += f" {fmt_time(f['delay'])}" if "delay" in f else ""
-        text += f" of {f['state']}" if "state" in f else ""
-    elif kind == "sent":
-        f.update(_event_spec(kind, value, ("delay", "id")))
-        if isinstance(value, Mapping):
-            if "delay" in value:
-                f["delay"] = _duration(value["delay"], "'sent.delay'")
-            if "id" in value:
-                f["id"] = _text(value["id"], "'sent.id'")
-        text = f"sent {f['event']}{_data(f.get('data', {}))}"
-        text += f" after {fmt_time(f['delay'])}" if "delay" in f else ""
-        text += f" (id {f['id']})" if "id" in f else ""
-    elif kind == "spawn":
-        if isinstance(value, str):
-            f["agent"] = value
-        else:
-            spec = _mapping(value, "'spawn'")
-            _keys(spec, kind, ("agent", "id", "task", "fork"))
-            for key in ("agent", "id"):
-                if key in spec:
-                    f[key] = _text(spec[key], f"'spawn.{key}'")
-            if "task" in spec:
-                f["task"] = _regex(spec["task"], "'spawn.task'")
-            if "fork" in spec:
-                if not isinstance(spec["fork"], bool):
-                    raise SpecError("'spawn.fork' must be true or false")
-                f["fork"] = spec["fork"]
-        text = "spawn" + "".join(f" {k}={v.pattern if isinstance(v, re.Pattern) else v}" for k, v in f.items())
-    else:  # raised, event
-        f.update(_event_spec(kind, value))
-        text = f"{kind} {f['event']}{_data(f.get('data', {}))}"
-    return Matcher(kind, tuple(f.items()), text)
+    fields, text = _KINDS[kind].parse(value)
+    return Matcher(kind, tuple(fields.items()), text)
 
 
 def parse_matchers(value: Any) -> list[Matcher]:

@@ -70,7 +70,7 @@ class ScenarioItem(pytest.Item):
         self.outcome: Outcome | None = None
 
     def runtest(self) -> None:
-        self.outcome = run_scenario(self.suite.chart, self.scenario, self.suite.file.path)
+        self.outcome = run_scenario(self.suite.chart, self.scenario, self.suite.file.path, self.suite.tools)
         if self.outcome.status == SKIPPED:
             pytest.skip(self.outcome.message)
         if self.outcome.status in (FAILED, ERROR):

@@ -14,9 +14,10 @@ from __future__ import annotations
 import sys
 import time
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -24,12 +25,18 @@ import trio
 import trio.testing
 
 from counterpoint.dsl.diagnostics import Diagnostic, did_you_mean, sort_key
+from counterpoint.dsl.files import display_path, load_agent
 from counterpoint.dsl.model import walk_states
 from counterpoint.dsl.source import Span
-from counterpoint.engine.runtime.interpreter import collapse_groups
+from counterpoint.engine.agent.ledger import Ledger
+from counterpoint.engine.agent.session import AgentSession
+from counterpoint.engine.llm.scripted import ScriptedLLM
+from counterpoint.engine.runtime.interpreter import EffectHandler, RecordingHandler, collapse_groups
 from counterpoint.engine.testing.format import SUFFIX, Scenario, ScenarioFile, Step, parse_file
 from counterpoint.engine.testing.harness import Harness, HarnessError
 from counterpoint.engine.testing.matchers import Mismatch, actual_lines, check_absent, diff_states, diff_vars
+from counterpoint.engine.testing.world import ToolTimeouts
+from counterpoint.engine.tools.binding import BoundTool, ToolBindError, bind_tools
 
 PASSED, FAILED, SKIPPED, ERROR = "passed", "failed", "skipped", "error"
 
@@ -57,6 +64,7 @@ class Suite:
     file: ScenarioFile
     chart: Any = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    tools: dict[str, BoundTool] | None = None  # bound when a scenario runs the agent runtime
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -96,11 +104,8 @@ def load_suite(path: str | Path, display: str | None = None) -> Suite:
             )
         )
         return suite
-    from counterpoint.dsl.validate.checks import check_file
-
-    agent, diags = check_file(sfile.agent_path)
-    agent_errors = [d for d in diags if d.is_error]
-    if agent is None or agent_errors:
+    agent, diags = load_agent(sfile.agent_path)
+    if agent is None:
         suite.diagnostics.append(
             Diagnostic(
                 "E008",
@@ -109,16 +114,22 @@ def load_suite(path: str | Path, display: str | None = None) -> Suite:
                 f"run 'counterpoint validate {sfile.agent_path}'",
             )
         )
-        suite.diagnostics += agent_errors or diags
+        suite.diagnostics += [d for d in diags if d.is_error]
         return suite
     # names are checked even when other steps are broken: one run reports every mistake
     suite.diagnostics += check_names(sfile, agent)
     if suite.errors:
         return suite
+    if any(s.llm is not None for s in sfile.scenarios):  # these run the agent runtime: real tool handlers
+        try:
+            suite.tools = bind_tools(agent, sfile.agent_path.resolve().parent)
+        except ToolBindError as err:
+            suite.diagnostics.append(err.diagnostic)
+            return suite
     from counterpoint.engine.core.chart import compile_chart
 
     try:
-        suite.chart = compile_chart(agent)
+        suite.chart = compile_chart(agent, validated=True)
     except Exception as exc:  # a valid agent the compiler rejects: report, do not crash the run
         suite.diagnostics.append(
             Diagnostic("E008", f"cannot compile {sfile.agent_path}: {exc}", Span(sfile.path, 1, 1))
@@ -167,22 +178,41 @@ def check_names(sfile: ScenarioFile, agent: Any) -> list[Diagnostic]:
 # --------------------------------------------------------------------------- running one scenario
 
 
-async def _play(chart: Any, scenario: Scenario) -> None:
+#: Wall-clock time of second 0 in scenarios that run the agent runtime (prompts show it).
+SCENARIO_EPOCH = datetime(2026, 1, 1, 9, 0, 0, tzinfo=UTC)
+
+
+def _handlers(chart: Any, scenario: Scenario, tools: Mapping[str, BoundTool] | None,
+              ledger: Ledger | None) -> tuple[list[EffectHandler], AgentSession | None]:
+    """Chart-only scenarios record effects (the test plays the world; declared tool timeouts still
+    fire); scenarios with ``llm:`` run the agent runtime with the scripted model and real tools."""
+    if scenario.llm is None:
+        return [RecordingHandler(), ToolTimeouts()], None
+    session = AgentSession(chart, ScriptedLLM(scenario.llm), tools=tools, ledger=ledger, started_at=SCENARIO_EPOCH)
+    return [session], session
+
+
+async def _play(chart: Any, scenario: Scenario, tools: Mapping[str, BoundTool] | None = None) -> None:
     stack = AsyncExitStack()
     try:
-        h = await stack.enter_async_context(Harness.open(chart))
+        handlers, session = _handlers(chart, scenario, tools, None)
+        h = await stack.enter_async_context(Harness.open(chart, handlers=handlers))
         opener: Step | None = None  # the action that opened the current window
         for step in scenario.steps:
             if step.is_action:
                 _check_errors(h, scenario, opener)
                 opener = step
                 if step.kind == "restart":
-                    data = h.snapshot()
+                    saved = h.save()
                     await stack.aclose()
                     stack = AsyncExitStack()
-                    h = await stack.enter_async_context(Harness.open(chart, restore=data))
+                    handlers, session = _handlers(chart, scenario, tools,
+                                                  session.ledger if session is not None else None)
+                    h = await stack.enter_async_context(Harness.open(chart, handlers=handlers, resume=saved))
                 else:
                     await _act(h, step)
+            elif step.kind == "prompt":
+                _check_prompt(step, session)
             else:
                 _check(h, step)
         _check_errors(h, scenario, opener)
@@ -246,6 +276,21 @@ def _check(h: Harness, step: Step) -> None:
         raise StepFailed(step, step.span, mismatch)
 
 
+def _check_prompt(step: Step, session: AgentSession | None) -> None:
+    """``prompt: REGEX``: the last request sent to the (scripted) model matches."""
+    if session is None or not isinstance(session.backend, ScriptedLLM):
+        raise StepFailed(step, step.span, Mismatch("'prompt' needs the agent runtime",
+                                                   ("give the scenario (or the file) an 'llm:' list of replies",)))
+    requests = session.backend.requests
+    if not requests:
+        raise StepFailed(step, step.span, Mismatch("no LLM turn has started yet", ()))
+    text = "\n".join(f"{m.get('role')}: {m.get('content') or ''}" for m in requests[-1].messages)
+    if step.args["pattern"].search(text) is None:
+        raise StepFailed(step, step.span, Mismatch(
+            f"the last prompt does not match {step.args['pattern'].pattern!r}",
+            tuple(f"  {line}" for line in text.splitlines()[-12:])))
+
+
 def _check_errors(h: Harness, scenario: Scenario, opener: Step | None) -> None:
     if scenario.allow_errors:
         return
@@ -263,14 +308,14 @@ def _check_errors(h: Harness, scenario: Scenario, opener: Step | None) -> None:
     raise StepFailed(opener, span, Mismatch(summary, (hint, *actual_lines(window, marks))))
 
 
-def run_scenario(chart: Any, scenario: Scenario, file: str) -> Outcome:
+def run_scenario(chart: Any, scenario: Scenario, file: str, tools: Mapping[str, BoundTool] | None = None) -> Outcome:
     """Run one scenario under a fresh MockClock; never raises for a failing test."""
     if scenario.skip:
         return Outcome(file, scenario.name, SKIPPED, scenario.skip, scenario.span)
     start = time.perf_counter()
     try:
         with collapse_groups():
-            trio.run(_play, chart, scenario, clock=trio.testing.MockClock(autojump_threshold=0))
+            trio.run(_play, chart, scenario, tools, clock=trio.testing.MockClock(autojump_threshold=0))
     except StepFailed as failure:
         return Outcome(
             file, scenario.name, FAILED, failure.format(), failure.span, time.perf_counter() - start
@@ -302,20 +347,13 @@ def run_suite(suite: Suite, names: Iterable[str] | None = None) -> list[Outcome]
     wanted = set(names) if names is not None else None
     display = suite.file.path
     return [
-        run_scenario(suite.chart, s, display)
+        run_scenario(suite.chart, s, display, suite.tools)
         for s in suite.file.scenarios
         if wanted is None or s.name in wanted
     ]
 
 
 # --------------------------------------------------------------------------- run_paths: the CLI's entry point
-
-
-def display_path(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except (ValueError, OSError):
-        return str(path)
 
 
 def collect(paths: Sequence[str]) -> tuple[list[Path], list[str]]:
@@ -387,7 +425,7 @@ def run_paths(paths: Sequence[str], out: TextIO | None = None) -> int:
             print("E", file=out, flush=True)
             continue
         for scenario in suite.file.scenarios:
-            outcome = run_scenario(suite.chart, scenario, shown)
+            outcome = run_scenario(suite.chart, scenario, shown, suite.tools)
             outcomes.append(outcome)
             print(
                 {PASSED: ".", FAILED: "F", SKIPPED: "s", ERROR: "E"}[outcome.status],

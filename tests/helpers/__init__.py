@@ -4,5 +4,6 @@
 - :mod:`.oracle_build`, :mod:`.oracle_gen`, :mod:`.oracle_psm`: charts built in Python,
   random charts and event sequences, and the python-statemachine reference they are checked
   against.
+- :mod:`.llm_servers`: loopback HTTP servers standing in for an OpenAI-compatible endpoint.
 - :mod:`.steps`: stepping a chart through events and picking effects out.
 """

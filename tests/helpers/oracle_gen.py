@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from counterpoint.dsl import Agent, Expr, Raise, Set
-from counterpoint.engine.core.chart import matches
+from counterpoint.dsl.names import matches
 from helpers.oracle_build import agent
 
 EXTERNAL = ("e0", "e1", "e2", "e0.x", "e1.y")
