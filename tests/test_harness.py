@@ -59,7 +59,7 @@ def test_harness_drives_a_file(desk: Path):
             h.assert_in("busy")
             h.assert_vars(asked=1)
             h.expect({"tool": {"name": "lookup", "args": {"q": "pizza"}}})
-            assert h.tool_calls == [StartTool(h.last_call_id("lookup"), "lookup", {"q": "pizza"}, "open")]
+            assert h.tool_calls == [StartTool(h.last_call_id("lookup"), "lookup", {"q": "pizza"}, "desk")]  # open is left: the agent owns it
             await h.send("tool.lookup.done", {"call_id": h.last_call_id("lookup"), "result": "Luigi's"})
             h.expect({"say": "found Luigi's"})
             await h.wait("59s")

@@ -16,7 +16,7 @@ import pytest
 import trio
 
 from counterpoint.engine.agent.ledger import AgentTurn, ToolCall, ToolOutcome, UserTurn
-from counterpoint.engine.agent.loading import SessionOptions, open_session
+from counterpoint.engine.agent.loading import SessionOptions, load_definition, open_session
 from counterpoint.engine.agent.session import AgentSession
 from counterpoint.engine.agent.speaker import TextSpeaker
 from counterpoint.engine.llm.scripted import ScriptedLLM
@@ -328,5 +328,34 @@ def test_a_time_stamp_the_model_copies_from_the_prompt_is_not_spoken() -> None:
             r.send("user.said", text="again")
             await trio.sleep(1)
             assert [d["text"] for d in r.data("agent.said")] == ["Hello there.", "Hi"]
+
+    run(main)
+
+
+def test_a_saved_session_resumes_with_its_conversation_clock_and_honest_call_records() -> None:
+    async def main() -> None:
+        replies = [{"say": "Looking.", "calls": [{"tool": "lookup", "args": {"query": "slow trains"}}]}]
+        async with desk(replies) as r:
+            r.send("user.said", text="trains?")
+            await trio.sleep(2)
+            saved = r.interpreter.save()
+        model = ScriptedLLM.from_data(["You asked about trains."])
+        definition = load_definition(DESK)
+        session = AgentSession(definition.chart, model, tools=definition.tools, started_at=START)
+        interpreter = Interpreter.resume(definition.chart, saved, handlers=[session])
+        seen: list[str] = []
+        interpreter.add_listener(lambda rec: rec.event is not None and seen.append(rec.event.name))
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(interpreter.run)
+            await trio.sleep(1)
+            interpreter.send("user.said", {"text": "what did I ask?"})
+            await trio.sleep(1)
+            interpreter.stop()
+        assert "tool.lookup.cancelled" in seen
+        kinds = [type(e).__name__ for e in session.ledger.entries]
+        assert kinds == ["UserTurn", "ToolCall", "AgentTurn", "ToolOutcome", "UserTurn", "AgentTurn"]
+        assert session.ledger.entries[3].error.startswith("the session was saved and resumed")
+        assert session.ledger.entries[4].time == pytest.approx(3.0)  # the clock went on from 2 s
+        assert "[14:00:00] trains?" in "\n".join(str(m.get("content")) for m in model.requests[0].messages)
 
     run(main)

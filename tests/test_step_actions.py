@@ -142,6 +142,17 @@ def test_calls_started_by_transitions_belong_to_the_source_and_exit_actions_surv
     assert dict(s.pending) == {"bye": ("find", "a")}
 
 
+def test_a_call_started_by_a_transition_that_leaves_its_source_belongs_to_the_state_that_stays():
+    spec = {"p": {"initial": "a", "on": {"away": "z"}, "states": {
+        "a": {"on": {"go": {"target": "b", "do": [Call("find")]}}}, "b": {}}},
+        "z": {}}  # fmt: skip
+    c = compile(agent(spec, tools=TOOLS))
+    s, effects = run(c, ["go"])
+    assert of(effects, fx.StartTool)[0].state == "p"  # a is exited by the transition, p stays
+    s, effects = step(c, s, "away")
+    assert of(effects, fx.CancelTool) == [fx.CancelTool("find#1")]
+
+
 def test_cancel_action_by_tool_name_or_call_id():
     c = compile(
         agent(

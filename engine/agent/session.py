@@ -165,6 +165,7 @@ class AgentSession(EffectHandler):
         self._due: list[str] = []  # when_idle deliveries waiting for the floor
         self._allowed: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._call_count = 0
+        self._resumed_at: float | None = None
         self.turns = 0
 
     # ------------------------------------------------------------------ time and state
@@ -173,7 +174,7 @@ class AgentSession(EffectHandler):
         """Session seconds (trio's clock, from the first instant the session ran)."""
         now = trio.current_time()
         if self._t0 is None:
-            self._t0 = now
+            self._t0 = now - (self._resumed_at or 0.0)  # a resumed session's clock goes on
         return now - self._t0
 
     @property
@@ -557,6 +558,28 @@ class AgentSession(EffectHandler):
         self.ledger.append(SubAgentOutcome(self._now(), agent_id, status, result, error, started))
         data = {"result": result} if status == "done" else {"error": error}
         self._send(f"agent.{agent_id}.{status}", data)
+
+    # ------------------------------------------------------------------ saved sessions
+
+    state_key = "agent_session"
+
+    def save_state(self) -> dict[str, Any]:
+        """The ledger, the session clock and the wall-clock start: what a resumed session needs."""
+        return {"ledger": self.ledger.to_json(), "session_time": self._now(),
+                "started_at": self.started_at.isoformat(), "calls": self._call_count}
+
+    def resume_state(self, data: Any) -> None:
+        """Continue a saved session: its conversation, its clock, and honest records of the calls
+        that were running (they did not survive the process: each ends as cancelled)."""
+        self.ledger = Ledger.from_json(data["ledger"])
+        self.started_at = datetime.fromisoformat(data["started_at"])
+        self._call_count = int(data.get("calls", 0))
+        self._resumed_at = at = float(data["session_time"])
+        self._t0 = None
+        for call in self.ledger.running_calls():
+            reason = "the session was saved and resumed; the call did not survive and was not restarted"
+            self.ledger.append(ToolOutcome(at, call.call_id, call.tool, "cancelled", None, reason, call.time))
+            self._send(f"tool.{call.tool}.cancelled", {"call_id": call.call_id, "reason": reason})
 
     async def aclose(self) -> None:
         """End the session: cancel the turn, speech and every running call."""

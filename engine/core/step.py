@@ -178,7 +178,7 @@ class _Run:
 
     __slots__ = (
         "chart", "info", "event", "effects", "internal", "vars", "history", "epochs", "counters", "pending",
-        "copied", "finished", "env", "trace", "taken", "exited", "entered", "events",
+        "copied", "finished", "env", "trace", "taken", "exited", "entered", "events", "leaving",
     )  # fmt: skip
 
     def __init__(self, chart: Chart, info: ConfigInfo, snapshot: Snapshot, *, trace: bool):
@@ -202,6 +202,9 @@ class _Run:
         self.exited: list[str] = []
         self.entered: list[str] = []
         self.events: list[Event] = []
+        #: while a transition's actions run: the states it exits (a call started there is owned
+        #: by the nearest ancestor of the source that stays active)
+        self.leaving: tuple[int, ...] = ()
 
     def _copy(self, field: str) -> dict[str, Any]:
         """Replace the snapshot's mapping in slot ``field`` (``vars``, ``history``...) by this
@@ -227,6 +230,10 @@ class _Run:
         return n
 
     def start_call(self, call_id: str, tool: str, state: int, args: dict[str, Any]) -> None:
+        if self.leaving:
+            parent = self.chart.parent
+            while state in self.leaving and parent[state] >= 0:
+                state = parent[state]
         sid = self.chart.ids[state]
         self.effects.append(fx.StartTool(call_id, tool, args, sid))
         pending = self.pending if "pending" in self.copied else self._copy("pending")
@@ -332,9 +339,12 @@ class _Run:
                         effects.append(fx.CancelTool(cid))
                         pending = self.pending if "pending" in self.copied else self._copy("pending")
                         del pending[cid]
-        for t in plan.transitions:
-            if t.ops:
-                self.run_block(t.ops, t.src, "transition")
+        if plan.transitions:
+            self.leaving = plan.exits
+            for t in plan.transitions:
+                if t.ops:
+                    self.run_block(t.ops, t.src, "transition")
+            self.leaving = ()
         self.info = plan.next
         entry_ops, done = chart.entry_ops, plan.done
         for i, s in enumerate(plan.entries):

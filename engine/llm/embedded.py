@@ -161,7 +161,12 @@ class EmbeddedLLM:
         return _load_server(str(self.model_path), self.context, self.threads)
 
     async def aclose(self) -> None:
-        """The model stays loaded for the rest of the process: other backends share it."""
+        """Wait (up to 5 s) for cancelled generations to reach their next token and stop, so no
+        worker thread is inside llama.cpp when the process exits. The model stays loaded for the
+        rest of the process: other backends share it."""
+        deadline = time.monotonic() + 5.0
+        while self._running and time.monotonic() < deadline:
+            await trio.sleep(0.02)
 
     async def stream(self, request: LLMRequest) -> AsyncIterator[StreamItem]:
         # A turn cancelled while the model loads returns at once; the load finishes for the next one.

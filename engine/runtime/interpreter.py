@@ -177,6 +177,16 @@ class EffectHandler:
     def macrostep_done(self, event: Event | None, effects: Sequence[Effect]) -> Any:
         """Called after the effects of a macrostep were performed (may be a coroutine)."""
 
+    #: the name under which :meth:`save_state` is kept in :meth:`Interpreter.save` (None: nothing to keep)
+    state_key: str | None = None
+
+    def save_state(self) -> Any:
+        """The handler's own part of a saved session (JSON-able), e.g. the agent's ledger."""
+        return None
+
+    def resume_state(self, data: Any) -> None:
+        """Take back what :meth:`save_state` returned (called by :meth:`Interpreter.resume`)."""
+
 
 class RecordingHandler(EffectHandler):
     """The default handler: performs nothing, remembers every effect with its time."""
@@ -578,6 +588,7 @@ class Interpreter:
             "queue": queue,
             "timers": [p.to_json(now) for p in self._timers.values()],
             "sends": [p.to_json(now) for p in self._sends.values()],
+            "handlers": {name: state for h in self.handlers if (name := h.state_key) and (state := h.save_state())},
         }
 
     @classmethod
@@ -611,6 +622,10 @@ class Interpreter:
                 pending = _Pending("send", raw["key"], event, _remaining(raw), False, 0, int(raw["seq"]),
                                    _remaining(raw))
                 interp._sends[pending.key] = pending
+            saved = data.get("handlers") or {}
+            for handler in interp.handlers:
+                if handler.state_key and handler.state_key in saved:
+                    handler.resume_state(saved[handler.state_key])
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed saved interpreter state: {type(exc).__name__}: {exc}") from exc
         return interp
