@@ -48,7 +48,7 @@ def test_json_round_trip_gives_an_equal_snapshot():
     restored = Snapshot.from_json(json.loads(json.dumps(data)))
     assert restored == s
     assert restored.history == {"h": ("r1", "x")}
-    assert restored.pending == {"find#1": ("find", "a")}
+    assert restored.pending == {"find#1": ("find", "p")}  # a is left by the transition: p owns the call
     assert restored.epochs == {"a": 1} and restored.counters == {"call:find": 1}
     assert restored.variables == {"items": [3], "n": 3}
 
