@@ -44,7 +44,7 @@ lint: setup-test
 	@mkdir -p $(VENV)/mypy-path/counterpoint
 	@ln -sfn $(CURDIR)/engine $(VENV)/mypy-path/counterpoint/engine
 	@ln -sfn $(CURDIR)/dsl $(VENV)/mypy-path/counterpoint/dsl
-	MYPYPATH=$(VENV)/mypy-path $(BIN)/mypy --ignore-missing-imports -p counterpoint.engine -p counterpoint.dsl
+	MYPYPATH=$(VENV)/mypy-path $(BIN)/mypy --strict --ignore-missing-imports -p counterpoint.engine -p counterpoint.dsl
 
 # ---------------------------------------------------------------- set-up
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -110,7 +110,7 @@ def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
 def summary(diagnostics: list[Diagnostic], files: int) -> str:
     errors = sum(d.is_error for d in diagnostics)
     warnings = len(diagnostics) - errors
-    plural = lambda n, w: f"{n} {w}{'' if n == 1 else 's'}"  # noqa: E731
+    plural: Callable[[int, str], str] = lambda n, w: f"{n} {w}{'' if n == 1 else 's'}"  # noqa: E731
     return f"{plural(files, 'file')} checked: {plural(errors, 'error')}, {plural(warnings, 'warning')}"
 
 

@@ -133,7 +133,7 @@ def resolve_handler(spec: str, base_dir: Path, allow: tuple[str, ...] = ()) -> C
     module, function = parse_spec(spec)
     mod = _import(module, Path(base_dir), allow)
     try:
-        value = getattr(mod, function)
+        value: object = getattr(mod, function)
     except Exception:
         raise HandlerError(
             "E109",

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import trio
 
-from counterpoint.engine.agent.loading import open_session
+from counterpoint.engine.agent.loading import SessionOptions, open_session
 from counterpoint.engine.llm.base import LLMRequest, StreamItem
 from counterpoint.engine.llm.embedded import EmbeddedLLM
 
 pytestmark = pytest.mark.slow
 
 TRAINS = Path(__file__).parent / "agents_rt" / "trains.agent.yaml"
+START = datetime(2026, 1, 1, 9, 0, 0, tzinfo=UTC)
 
 
 class Recorded:
@@ -42,7 +44,8 @@ def test_a_model_tool_call_runs_and_its_result_reaches_the_next_turn() -> None:
 
     async def main() -> None:
         model = Recorded(EmbeddedLLM(temperature=0))
-        interpreter, _ = open_session(TRAINS, model)
+        # a fixed wall clock: the prompt (and so the greedy answer) is the same on every run
+        interpreter, _ = open_session(TRAINS, model, SessionOptions(started_at=START))
         seen: list[tuple[str, dict]] = []
         interpreter.add_listener(lambda r: r.event is not None and seen.append((r.event.name, dict(r.event.data))))
         turns_ended = 0

@@ -7,10 +7,10 @@ import json
 import pickle
 
 import pytest
+from oracle_build import agent
 
-from counterpoint.dsl import Call, Expr, Set, Tool
+from counterpoint.dsl.model import Call, Expr, Set, Tool
 from counterpoint.engine import Event, Snapshot, compile, start, step
-from helpers.oracle_build import agent
 
 SPEC = {
     "p": {"initial": "a", "on": {"out": "z"}, "states": {
@@ -48,7 +48,7 @@ def test_json_round_trip_gives_an_equal_snapshot():
     restored = Snapshot.from_json(json.loads(json.dumps(data)))
     assert restored == s
     assert restored.history == {"h": ("r1", "x")}
-    assert restored.pending == {"find#1": ("find", "p")}  # the transition leaves a; p stays and owns the call
+    assert restored.pending == {"find#1": ("find", "p")}  # a is left by the transition: p owns the call
     assert restored.epochs == {"a": 1} and restored.counters == {"call:find": 1}
     assert restored.variables == {"items": [3], "n": 3}
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 from counterpoint.dsl.expr.ast import (
     Binary,
@@ -95,7 +95,7 @@ def _is_num(v: Any) -> bool:
     return t is int or t is float or (isinstance(v, int | float) and t is not bool)
 
 
-def _is_int(v: Any) -> bool:
+def _is_int(v: Any) -> TypeGuard[int]:
     return type(v) is int or (isinstance(v, int) and type(v) is not bool)
 
 
@@ -313,7 +313,8 @@ def _fn_int(x: Any) -> int:
         if len(x) > 1300:
             raise ExprRuntimeError("int() argument too long")
         try:
-            return _check_int(int(x.strip()))
+            checked: int = _check_int(int(x.strip()))
+            return checked
         except ValueError:
             raise ExprRuntimeError(f"int() cannot convert {x!r}") from None
     raise ExprRuntimeError(f"int() needs a number or string, not {type_name(x)}")

@@ -164,11 +164,19 @@ def error_offset(e: UnexpectedInput) -> int:
     return pos if isinstance(pos, int) else 0
 
 
-def leaf(tree: Tree, index: int = 0) -> Token:
+def leaf(tree: Tree[Token], index: int = 0) -> Token:
     """The child of ``tree`` at ``index``, which the grammar makes a token."""
     child = tree.children[index]
     if not isinstance(child, Token):  # pragma: no cover - the grammars rule this out
         raise TypeError(f"rule '{tree.data}' has a subtree where a token was expected")
+    return child
+
+
+def subtree(tree: Tree[Token], index: int = 0) -> Tree[Token]:
+    """The child of ``tree`` at ``index``, which the grammar makes a subtree."""
+    child = tree.children[index]
+    if not isinstance(child, Tree):  # pragma: no cover - the grammars rule this out
+        raise TypeError(f"rule '{tree.data}' has a token where a subtree was expected")
     return child
 
 
@@ -297,13 +305,13 @@ def _decode_string(tok: Token) -> str:
     return "".join(out)
 
 
-def _value_children(t: Tree) -> list[Tree]:
+def _value_children(t: Tree[Token]) -> list[Tree[Token]]:
     if t.data == "map":
-        return [p.children[1] for p in t.children]
+        return [subtree(p, 1) for p in t.children if isinstance(p, Tree)]
     return [c for c in t.children if isinstance(c, Tree) and c.data != "comp_op"]
 
 
-def _pos_of(t: Tree) -> int:
+def _pos_of(t: Tree[Token]) -> int:
     return getattr(t.meta, "start_pos", -1) if not t.meta.empty else -1
 
 
@@ -314,10 +322,10 @@ def _check_name(tok: Token) -> str:
     return name
 
 
-def _build(root: Tree) -> Node:
+def _build(root: Tree[Token]) -> Node:
     """Convert the parse tree into AST nodes, iteratively (deep input must not overflow the stack)."""
     out: list[tuple[Node, int]] = []
-    stack: list[tuple[Tree, bool]] = [(root, False)]
+    stack: list[tuple[Tree[Token], bool]] = [(root, False)]
     while stack:
         t, ready = stack.pop()
         if not ready:
@@ -335,7 +343,7 @@ def _build(root: Tree) -> Node:
     return out[0][0]
 
 
-def _make(t: Tree, args: list[Node], pos: int) -> Node:
+def _make(t: Tree[Token], args: list[Node], pos: int) -> Node:
     kind = t.data
     toks = [c for c in t.children if isinstance(c, Token)]
     if kind == "expr":
@@ -368,6 +376,7 @@ def _make(t: Tree, args: list[Node], pos: int) -> Node:
     if kind == "map":
         keys: list[str] = []
         for pair in t.children:
+            assert isinstance(pair, Tree)
             key_tok = leaf(pair)
             key = _decode_string(key_tok)
             if key in keys:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 import graphviz
 
@@ -77,7 +78,7 @@ class _Info:
 
 def to_dot(agent: Agent, highlight: Iterable[str] = ()) -> str:
     """The diagram as Graphviz dot text; ``highlight`` names states to mark as active."""
-    return _Builder(agent, highlight).build().source
+    return cast(str, _Builder(agent, highlight).build().source)
 
 
 def render(agent: Agent, fmt: str, highlight: Iterable[str] = ()) -> bytes:
@@ -91,7 +92,7 @@ def render(agent: Agent, fmt: str, highlight: Iterable[str] = ()) -> bytes:
     if fmt == "dot":
         return source.encode("utf-8")
     try:
-        return graphviz.pipe("dot", fmt, source.encode("utf-8"), quiet=True)
+        return cast(bytes, graphviz.pipe("dot", fmt, source.encode("utf-8"), quiet=True))
     except graphviz.ExecutableNotFound as exc:
         raise RenderError("the Graphviz 'dot' program was not found", INSTALL_HINT) from exc
     except graphviz.CalledProcessError as exc:

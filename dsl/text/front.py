@@ -21,7 +21,15 @@ from lark import Token, Tree
 
 from counterpoint.dsl.diagnostics import Diagnostic, did_you_mean, sort_key
 from counterpoint.dsl.durations import DurationError, parse_duration
-from counterpoint.dsl.expr.parse import ExprError, ListLit, leaf, literal_source, literal_value, parse_expr
+from counterpoint.dsl.expr.parse import (
+    ExprError,
+    ListLit,
+    leaf,
+    literal_source,
+    literal_value,
+    parse_expr,
+    subtree,
+)
 from counterpoint.dsl.model import (
     Action,
     Agent,
@@ -149,20 +157,20 @@ def load_text(text: str, file: str = "<text>") -> tuple[Agent | None, list[Diagn
 # --------------------------------------------------------------------------- tree helpers
 
 
-def _tokens(tree: Tree, *types: str) -> list[Token]:
+def _tokens(tree: Tree[Token], *types: str) -> list[Token]:
     return [c for c in tree.children if isinstance(c, Token) and c.type in types]
 
 
-def _trees(tree: Tree, *names: str) -> list[Tree]:
+def _trees(tree: Tree[Token], *names: str) -> list[Tree[Token]]:
     return [c for c in tree.children if isinstance(c, Tree) and c.data in names]
 
 
-def _tree(tree: Tree, name: str) -> Tree | None:
+def _tree(tree: Tree[Token], name: str) -> Tree[Token] | None:
     found = _trees(tree, name)
     return found[0] if found else None
 
 
-def _token(tree: Tree, *types: str) -> Token | None:
+def _token(tree: Tree[Token], *types: str) -> Token | None:
     found = _tokens(tree, *types)
     return found[0] if found else None
 
@@ -175,7 +183,7 @@ class _Once:
         self.where = where
         self.seen: dict[str, Span] = {}
 
-    def first(self, key: str, node: Tree | Token, hint: str | None = None) -> bool:
+    def first(self, key: str, node: Tree[Token] | Token, hint: str | None = None) -> bool:
         span = self.builder.span(node)
         if key in self.seen:
             first = self.seen[key]
@@ -199,7 +207,7 @@ class _Builder:
 
     # ----------------------------------------------------------------- basics
 
-    def span(self, node: Tree | Token) -> Span:
+    def span(self, node: Tree[Token] | Token) -> Span:
         if isinstance(node, Token):
             return Span(self.file, node.line or 0, node.column or 0, node.end_line or 0, node.end_column or 0)
         m = node.meta
@@ -217,7 +225,8 @@ class _Builder:
         if "\\" not in raw:
             return raw[1:-1]
         try:
-            return _JSON.decode(raw)
+            decoded: str = _JSON.decode(raw)
+            return decoded
         except json.JSONDecodeError as e:
             col = (tok.column or 0) + e.pos
             self.error(
@@ -239,13 +248,13 @@ class _Builder:
             self.error("E007", f"invalid duration: {e}", self.span(tok))
             return 0.0
 
-    def expr(self, value: Tree) -> Expr:
+    def expr(self, value: Tree[Token]) -> Expr:
         node = value.children[0] if value.children else value
         m = node.meta if isinstance(node, Tree) else value.meta
         source = blank_comments(self.text[m.start_pos : m.end_pos]).strip()
         return Expr(source, self.span(node))
 
-    def literal(self, value: Tree, what: str) -> tuple[Any, Expr] | None:
+    def literal(self, value: Tree[Token], what: str) -> tuple[Any, Expr] | None:
         """The literal value written at ``value`` (E011/E008 when it is not one)."""
         e = self.expr(value)
         try:
@@ -264,7 +273,7 @@ class _Builder:
 
     # ----------------------------------------------------------------- the agent
 
-    def agent(self, tree: Tree) -> Agent | None:
+    def agent(self, tree: Tree[Token]) -> Agent | None:
         once = _Once(self, "in the agent")
         fields: dict[str, Any] = {}
         lists: dict[str, list[Any]] = {
@@ -272,8 +281,9 @@ class _Builder:
         }
         tools: list[Tool] = []
         states: list[State] = []
-        name_node: Tree | None = None
+        name_node: Tree[Token] | None = None
         for c in tree.children:
+            assert isinstance(c, Tree)
             kind = c.data
             if kind == "agent_name":
                 if once.first("agent", c, "a file defines one agent"):
@@ -332,11 +342,11 @@ class _Builder:
             span=self.span(name_node),
         )
 
-    def settings(self, tree: Tree, kind: str) -> LLMSettings | VoiceSettings:
+    def settings(self, tree: Tree[Token], kind: str) -> LLMSettings | VoiceSettings:
         keys = LLM_KEYS if kind == "llm" else VOICE_KEYS
         once = _Once(self, f"in {kind} settings")
         values: dict[str, Any] = {}
-        for s in _trees(tree.children[0], "setting"):
+        for s in _trees(subtree(tree), "setting"):
             key_tok, val_tok = leaf(s, 0), leaf(s, 1)
             key = str(key_tok)
             if key not in keys:
@@ -381,7 +391,7 @@ class _Builder:
             return None
         return number
 
-    def variable(self, tree: Tree) -> Variable:
+    def variable(self, tree: Tree[Token]) -> Variable:
         name = self.name(_tokens(tree, "NAME")[0], "variable name")
         value = _tree(tree, "value")
         init = None
@@ -394,7 +404,7 @@ class _Builder:
 
     # ----------------------------------------------------------------- tools
 
-    def tool(self, tree: Tree) -> Tool:
+    def tool(self, tree: Tree[Token]) -> Tool:
         name = self.name(_tokens(tree, "NAME")[0], "tool name")
         params: list[Param] = []
         seen_params = _Once(self, f"parameter in tool '{name}'")
@@ -410,6 +420,7 @@ class _Builder:
         if body is not None:
             once = _Once(self, f"in tool '{name}'")
             for s in body.children:
+                assert isinstance(s, Tree)
                 key = {"on_interrupt": "on interrupt", "on_exit": "on exit"}.get(s.data, s.data)
                 if not once.first(key, s):
                     continue
@@ -430,7 +441,7 @@ class _Builder:
             **settings,
         )
 
-    def param(self, tree: Tree) -> Param:
+    def param(self, tree: Tree[Token]) -> Param:
         names = _tokens(tree, "NAME")
         name = self.name(names[0], "parameter name")
         type_ = "string"
@@ -455,7 +466,7 @@ class _Builder:
             span=self.span(tree),
         )
 
-    def enum(self, value: Tree) -> tuple[str | int | float | bool, ...] | None:
+    def enum(self, value: Tree[Token]) -> tuple[str | int | float | bool, ...] | None:
         """The values after ``in``: a list of strings, numbers or booleans (E005 as in YAML)."""
         found = self.literal(value, "the values of an enum")
         if found is None:
@@ -479,7 +490,7 @@ class _Builder:
 
     # ----------------------------------------------------------------- states
 
-    def state(self, tree: Tree, depth: int) -> State:
+    def state(self, tree: Tree[Token], depth: int) -> State:
         name_tok = _tokens(tree, "NAME")[0]
         sid = self.name(name_tok, "state name")
         span = self.span(tree)
@@ -504,7 +515,7 @@ class _Builder:
             return State(sid, kind, span=span, **extra)
         return State(sid, kind, span=span, **extra, **self.body(body, sid, depth))
 
-    def body(self, tree: Tree, sid: str, depth: int) -> dict[str, Any]:
+    def body(self, tree: Tree[Token], sid: str, depth: int) -> dict[str, Any]:
         once = _Once(self, f"in state '{sid}'")
         out: dict[str, Any] = {}
         tools: list[str] = []
@@ -515,6 +526,7 @@ class _Builder:
         timers: list[Timer] = []
         children: list[State] = []
         for c in tree.children:
+            assert isinstance(c, Tree)
             kind = c.data
             if kind in ("description", "prompt"):
                 if once.first(kind, c, 'write the text in one string ("""...""" may span lines)'):
@@ -533,9 +545,9 @@ class _Builder:
                             "include several files at the top level of the agent",
                         )  # fmt: skip
             elif kind == "entry":
-                entry += self.actions(c.children[0])
+                entry += self.actions(subtree(c))
             elif kind == "exit":
-                exit_ += self.actions(c.children[0])
+                exit_ += self.actions(subtree(c))
             elif kind in ("transition", "always"):
                 transitions.append(self.transition(c))
             elif kind in ("after", "every"):
@@ -558,15 +570,15 @@ class _Builder:
 
     # ----------------------------------------------------------------- transitions
 
-    def targets(self, tree: Tree) -> tuple[str, ...]:
+    def targets(self, tree: Tree[Token]) -> tuple[str, ...]:
         return tuple(self.name(t, "target state") for t in _tokens(tree, "NAME"))
 
-    def _tail(self, tree: Tree) -> dict[str, Any]:
+    def _tail(self, tree: Tree[Token]) -> dict[str, Any]:
         """Guard, targets and actions, shared by transitions and timers."""
         out: dict[str, Any] = {}
         guard = _tree(tree, "guard")
         if guard is not None:
-            out["guard"] = self.expr(guard.children[0])
+            out["guard"] = self.expr(subtree(guard))
         targets = _tree(tree, "targets")
         if targets is not None:
             out["targets"] = self.targets(targets)
@@ -576,7 +588,7 @@ class _Builder:
             out["actions"] = tuple(self.actions(actions)) if actions is not None else ()
         return out
 
-    def transition(self, tree: Tree) -> Transition:
+    def transition(self, tree: Tree[Token]) -> Transition:
         events: tuple[str, ...] = ()
         ev = _tree(tree, "events")
         if ev is not None:
@@ -584,21 +596,21 @@ class _Builder:
         internal = _token(tree, "INTERNAL") is not None
         return Transition(events, internal=internal, span=self.span(tree), **self._tail(tree))
 
-    def timer(self, tree: Tree) -> Timer:
+    def timer(self, tree: Tree[Token]) -> Timer:
         delay = self.duration(_tokens(tree, "DURATION")[0])
         kind: Literal["after", "every"] = "after" if tree.data == "after" else "every"
         return Timer(kind, delay, span=self.span(tree), **self._tail(tree))
 
     # ----------------------------------------------------------------- actions
 
-    def actions(self, tree: Tree) -> list[Action]:
+    def actions(self, tree: Tree[Token]) -> list[Action]:
         out: list[Action] = []
         for a in tree.children:
             if isinstance(a, Tree):
                 out.append(self._ACTIONS[a.data](self, a))
         return out
 
-    def bindings(self, tree: Tree | None, what: str) -> tuple[tuple[str, Expr], ...]:
+    def bindings(self, tree: Tree[Token] | None, what: str) -> tuple[tuple[str, Expr], ...]:
         if tree is None:
             return ()
         once = _Once(self, what)
@@ -611,39 +623,39 @@ class _Builder:
                 out.append((key, value))
         return tuple(out)
 
-    def _options(self, tree: Tree, where: str) -> dict[str, Tree]:
+    def _options(self, tree: Tree[Token], where: str) -> dict[str, Tree[Token]]:
         once = _Once(self, where)
-        out: dict[str, Tree] = {}
+        out: dict[str, Tree[Token]] = {}
         labels = {"send_after": "after", "as_id": "as", "send_priority": "priority", "task": "task"}
         for o in tree.children:
             if isinstance(o, Tree) and o.data in labels and once.first(labels[o.data], o):
                 out[o.data] = o
         return out
 
-    def _say(self, t: Tree) -> Action:
+    def _say(self, t: Tree[Token]) -> Action:
         return Say(self.string(leaf(t)), self.span(t))
 
-    def _log(self, t: Tree) -> Action:
+    def _log(self, t: Tree[Token]) -> Action:
         return Log(self.string(leaf(t)), self.span(t))
 
-    def _respond(self, t: Tree) -> Action:
+    def _respond(self, t: Tree[Token]) -> Action:
         tok = _token(t, "STRING")
         return Respond(self.string(tok) if tok is not None else None, self.span(t))
 
-    def _call(self, t: Tree) -> Action:
+    def _call(self, t: Tree[Token]) -> Action:
         tool = self.name(_tokens(t, "NAME")[0], "tool name")
         as_id = _tree(t, "as_id")
         ident = self.name(leaf(as_id), "call id") if as_id is not None else None
         return Call(tool, self.bindings(_tree(t, "bindings"), f"in call of '{tool}'"), ident, self.span(t))
 
-    def _cancel(self, t: Tree) -> Action:
+    def _cancel(self, t: Tree[Token]) -> Action:
         return Cancel(self.name(_tokens(t, "NAME")[0], "tool name or call id"), self.span(t))
 
-    def _raise(self, t: Tree) -> Action:
+    def _raise(self, t: Tree[Token]) -> Action:
         event = self.name(_tokens(t, "NAME")[0], "event name", EVENT)
         return Raise(event, self.bindings(_tree(t, "bindings"), f"in event '{event}'"), self.span(t))
 
-    def _send(self, t: Tree) -> Action:
+    def _send(self, t: Tree[Token]) -> Action:
         event = self.name(_tokens(t, "NAME")[0], "event name", EVENT)
         opts = self._options(t, f"in send of '{event}'")
         delay = self.duration(leaf(opts["send_after"])) if "send_after" in opts else None
@@ -652,21 +664,21 @@ class _Builder:
         data = self.bindings(_tree(t, "bindings"), f"in event '{event}'")
         return Send(event, data, delay, ident, prio, self.span(t))
 
-    def _cancel_send(self, t: Tree) -> Action:
+    def _cancel_send(self, t: Tree[Token]) -> Action:
         return CancelSend(self.name(leaf(t), "send id"), self.span(t))
 
-    def _set(self, t: Tree) -> Action:
+    def _set(self, t: Tree[Token]) -> Action:
         var = self.name(_tokens(t, "NAME")[0], "variable name")
         return Set(var, self.expr(_trees(t, "value")[0]), self.span(t))
 
-    def _spawn(self, t: Tree) -> Action:
+    def _spawn(self, t: Tree[Token]) -> Action:
         path = self.string(_tokens(t, "STRING")[0])
         opts = self._options(t, f"in {t.data} of '{path}'")
         ident = self.name(leaf(opts["as_id"]), "agent id") if "as_id" in opts else None
         task = self.string(leaf(opts["task"])) if "task" in opts else None
         return Spawn(path, ident, task, t.data == "fork", self.span(t))
 
-    _ACTIONS: dict[str, Callable[[_Builder, Tree], Action]] = {
+    _ACTIONS: dict[str, Callable[[_Builder, Tree[Token]], Action]] = {
         "say": _say,
         "log": _log,
         "respond": _respond,

@@ -16,9 +16,9 @@ from copy import copy
 from dataclasses import dataclass
 from pathlib import Path
 
-from lark import Lark, Token, Tree
+from lark import Lark, TextSlice, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-from lark.lexer import LexerState, LineCounter, PatternRE, PatternStr, TextSlice
+from lark.lexer import LexerState, LineCounter, PatternRE, PatternStr
 from lark.parsers.lalr_interactive_parser import InteractiveParser
 from lark.parsers.lalr_parser_state import ParserState
 
@@ -634,7 +634,7 @@ def _error_end(e: UnexpectedInput, text: str) -> int | None:
     return pos  # an unterminated string: the skipper drops the rest of its line
 
 
-def _unbalanced(e: UnexpectedInput, ps: ParserState) -> bool:
+def _unbalanced(e: UnexpectedInput, ps: ParserState[int]) -> bool:
     """A block left open at the end, or a `}` with no block to close.
 
     After an earlier error these are taken for its consequences (a brace skipped, or one too
@@ -648,7 +648,7 @@ def _unbalanced(e: UnexpectedInput, ps: ParserState) -> bool:
     return open_blocks > 0 if e.token.type == "$END" else open_blocks <= 0
 
 
-def parse_text(text: str, file: str) -> tuple[Tree | None, list[Diagnostic]]:
+def parse_text(text: str, file: str) -> tuple[Tree[Token] | None, list[Diagnostic]]:
     """Parse an ``*.agent`` text: the tree, or None and the syntax errors (E002/E004/E011).
 
     After an error, parsing goes on at the next statement (:class:`_Recovery`), so independent

@@ -244,6 +244,7 @@ class _Composer:
         elif isinstance(event, yaml.ScalarEvent):
             self.attach(self.scalar(event), event, new=True)
         elif isinstance(event, yaml.AliasEvent):
+            assert event.anchor is not None  # an alias always names its anchor
             target = self.anchors.get(event.anchor)
             if target is None:
                 self.abort("E001", f"unknown alias '*{event.anchor}'", event.start_mark)

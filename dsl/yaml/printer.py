@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import yaml
 from yaml.emitter import Emitter
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
 from yaml.serializer import Serializer
 
 from counterpoint.dsl.durations import format_duration
@@ -71,6 +71,7 @@ class _Dumper(Emitter, Serializer, CoreResolver):
     def choose_scalar_style(self) -> str:
         # 'it''s' is hard to read: texts holding a single quote get double quotes instead
         style = super().choose_scalar_style()
+        assert isinstance(self.event, yaml.ScalarEvent)
         if style == "'" and "'" in self.event.value:
             return '"'
         return style
@@ -182,7 +183,7 @@ def _agent(a: Agent) -> MappingNode:
             ("base_url", llm.base_url),
             ("api_key_env", llm.api_key_env),
         ]
-        items = [(k, _s(v)) for k, v in fields if v is not None]
+        items: list[tuple[str, Node]] = [(k, _s(v)) for k, v in fields if v is not None]
         items += [
             (k, _v(v))
             for k, v in (("temperature", llm.temperature), ("max_tokens", llm.max_tokens))
@@ -415,7 +416,7 @@ def _action(a: Action) -> Node:
 _BLOCK = "block"
 
 
-def _block(node: Node) -> Node:
+def _block(node: MappingNode) -> MappingNode:
     """Mark a collection to be written as a block whatever its size."""
     node.__dict__[_BLOCK] = True
     return node
@@ -427,6 +428,7 @@ def _layout(node: Node, top: bool = False) -> int | None:
         if node.style in ("|", '"') and "\n" in node.value or any(b in node.value for b in _ODD_BREAKS):
             return None
         return len(node.value) + 2
+    assert isinstance(node, CollectionNode)
     children = [c for pair in node.value for c in pair] if isinstance(node, MappingNode) else list(node.value)
     widths = [_layout(c) for c in children]
     if not children:

@@ -35,7 +35,7 @@ class Shape:
     """
 
     name: str
-    states: dict
+    states: dict[str, Any]
     initial: str
     transitions: list[tuple[str, str, str]]
     events: tuple[str, ...]
@@ -60,9 +60,9 @@ def ring(n: int = 1000) -> Shape:
     return Shape(f"{n}-state flat ring", states, "s0", trans, ("next",))
 
 
-def _chain(depth: int, prefix: str, leaves: dict) -> tuple[dict, list[str]]:
+def _chain(depth: int, prefix: str, leaves: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """Nested compound states ``prefix1 > prefix2 > ... > prefixN`` holding ``leaves``."""
-    inner: dict = leaves
+    inner: dict[str, Any] = leaves
     ids = [f"{prefix}{i}" for i in range(1, depth + 1)]
     for i in reversed(range(depth)):
         inner = {ids[i]: {"children": inner, "initial": next(iter(inner))}}
@@ -110,7 +110,7 @@ def scenarios() -> list[Shape]:
 # --------------------------------------------------------------------------- counterpoint
 
 
-def _cp_states(spec: dict, trans: dict[str, list[Transition]]) -> tuple[State, ...]:
+def _cp_states(spec: dict[str, Any], trans: dict[str, list[Transition]]) -> tuple[State, ...]:
     out = []
     for sid, body in spec.items():
         children = _cp_states(body.get("children", {}), trans)
@@ -149,18 +149,18 @@ def counterpoint_driver(shape: Shape) -> Driver:
 # --------------------------------------------------------------------------- python-statemachine
 
 
-def _psm_states(spec: dict, trans: dict[str, list[tuple[str, str]]], initial: str | None,
-                extra: dict | None = None) -> dict:
+def _psm_states(spec: dict[str, Any], trans: dict[str, list[tuple[str, str]]], initial: str | None,
+                extra: dict[str, Any] | None = None) -> dict[str, Any]:
     out = {}
     for sid, body in spec.items():
-        d: dict = {}
+        d: dict[str, Any] = {}
         if sid == initial:
             d["initial"] = True
         if body.get("parallel"):
             d["parallel"] = True
         if body.get("children"):
             d["states"] = _psm_states(body["children"], trans, body.get("initial"), extra)
-        on: dict = {}
+        on: dict[str, Any] = {}
         for ev, dst in trans.get(sid, ()):
             on.setdefault(ev, []).append({"target": dst, **(extra or {})})
         if on:
@@ -212,7 +212,7 @@ def sismic_driver(shape: Shape) -> Driver:
     sc = Statechart("bench", preamble="n = 0" if shape.counted else None)
     sc.add_state(CompoundState("root", initial=shape.initial), None)
 
-    def add(spec: dict, parent: str) -> None:
+    def add(spec: dict[str, Any], parent: str) -> None:
         for sid, body in spec.items():
             if body.get("parallel"):
                 sc.add_state(OrthogonalState(sid), parent)
@@ -254,8 +254,8 @@ def transitions_driver(shape: Shape) -> Driver:
     nested = any(body.get("children") for body in shape.states.values())
     paths: dict[str, str] = {}
 
-    def convert(spec: dict, prefix: str) -> list:
-        out = []
+    def convert(spec: dict[str, Any], prefix: str) -> list[Any]:
+        out: list[Any] = []
         for sid, body in spec.items():
             path = f"{prefix}{sid}"
             paths[sid] = path
@@ -330,12 +330,12 @@ def measure(make: Callable[[], Driver], seconds: float, repeats: int) -> float:
     return statistics.median(rates)
 
 
-def run(seconds: float, repeats: int, only: list[str] | None = None) -> list[dict]:
+def run(seconds: float, repeats: int, only: list[str] | None = None) -> list[dict[str, Any]]:
     results = []
     for shape in scenarios():
         if only and not any(o in shape.name for o in only):
             continue
-        row: dict = {"scenario": shape.name, "rates": {}, "skipped": {}}
+        row: dict[str, Any] = {"scenario": shape.name, "rates": {}, "skipped": {}}
         row["rates"]["counterpoint"] = measure(partial(counterpoint_driver, shape), seconds, repeats)
         for peer, driver in PEERS.items():
             try:
@@ -346,7 +346,7 @@ def run(seconds: float, repeats: int, only: list[str] | None = None) -> list[dic
     return results
 
 
-def format_table(results: list[dict]) -> str:
+def format_table(results: list[dict[str, Any]]) -> str:
     peers = list(PEERS)
     head = f"{'scenario':34} {'counterpoint':>13}" + "".join(f" {p:>22}" for p in peers)
     lines = ["events per second (median); in brackets: counterpoint / peer", head, "-" * len(head)]

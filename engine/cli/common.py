@@ -11,7 +11,7 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeAlias
 
 from counterpoint.dsl.diagnostics import Diagnostic, sort_key
 from counterpoint.dsl.files import display_path, load_agent
@@ -146,4 +146,5 @@ def add_color(p: argparse.ArgumentParser) -> None:
 
 
 #: What a command module's ``add_parser`` receives: the ``add_subparsers()`` of the main parser.
-Subcommands = argparse._SubParsersAction  # argparse names no public type for it
+# argparse names no public type for it, and its class is generic only to type checkers.
+Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"

@@ -368,7 +368,8 @@ class Interpreter:
         return self._seq
 
     def priority_of(self, name: str) -> int:
-        return self.chart.priority_of(name)
+        priority: int = self.chart.priority_of(name)
+        return priority
 
     def send(self, name: str, data: Mapping[str, Any] | None = None, priority: int | None = None,
              *, send_id: str | None = None) -> Event:

@@ -217,7 +217,7 @@ class Harness:
     def last_call_id(self, tool: str) -> str | None:
         """The call id to answer for ``tool``: its most recent pending call, else its most recent call."""
         core = self.interpreter.core
-        pending = [
+        pending: list[str] = [
             cid for cid, (name, _) in (core.pending.items() if core is not None else ()) if name == tool
         ]
         if pending:

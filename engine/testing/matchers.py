@@ -143,7 +143,7 @@ def timer_state(key: str) -> str:
     return timer.state if timer is not None else key
 
 
-def subset_match(expected: Any, actual: Any) -> bool:
+def subset_match(expected: object, actual: object) -> bool:
     """Maps match when every expected key matches; anything else must be equal."""
     if isinstance(expected, Mapping):
         return isinstance(actual, Mapping) and all(
