@@ -7,10 +7,10 @@ import json
 import pickle
 
 import pytest
-from oracle_build import agent
 
-from counterpoint.dsl.model import Call, Expr, Set, Tool
+from counterpoint.dsl import Call, Expr, Set, Tool
 from counterpoint.engine import Event, Snapshot, compile, start, step
+from helpers.oracle_build import agent
 
 SPEC = {
     "p": {"initial": "a", "on": {"out": "z"}, "states": {
