@@ -145,6 +145,7 @@ def test_connection_refused_is_retried_with_backoff_then_reported() -> None:
     assert 0.3 <= elapsed < 2.0  # waited 0.1 s, then 0.2 s
 
 
+@pytest.mark.slow  # waits out the server's Retry-After in real time (about 1.5 s)
 def test_429_honours_retry_after_then_succeeds() -> None:
     replies = [Reply(429, {"Retry-After": "1"}), sse_answer("Hello there")]
     with status_server(replies) as (url, seen):
@@ -154,6 +155,7 @@ def test_429_honours_retry_after_then_succeeds() -> None:
     assert 1.0 <= gaps(seen)[0] < 1.8  # the server's Retry-After, not the 0.1 s backoff
 
 
+@pytest.mark.slow  # waits out the server's Retry-After in real time (about 1.5 s)
 def test_retry_after_in_milliseconds_is_honoured_and_capped() -> None:
     replies = [Reply(429, {"retry-after-ms": "400"}), Reply(503, {"Retry-After": "3600"}), sse_answer("ok")]
     policy = RetryPolicy(attempts=3, base_delay=0.05, max_retry_after=0.6)
