@@ -61,6 +61,8 @@ DEFAULT_MAX_TOKENS = 256
 # One thread: measured faster than two on a 2-core machine shared with other work, because
 # llama.cpp's threads spin-wait for each other when one of them is descheduled.
 DEFAULT_THREADS = 1
+#: Sampling seed: with it, a turn at any temperature is repeatable (tests, replays).
+DEFAULT_SEED = 0
 
 
 def default_model_path() -> Path:
@@ -120,7 +122,7 @@ class EmbeddedLLM:
 
     def __init__(self, model_path: str | Path | None = None, *, temperature: float | None = None,
                  max_tokens: int | None = None, context: int = DEFAULT_CONTEXT,
-                 threads: int = DEFAULT_THREADS) -> None:
+                 threads: int = DEFAULT_THREADS, seed: int = DEFAULT_SEED) -> None:
         path = Path(model_path) if model_path is not None else default_model_path()
         if not path.is_file():
             raise LLMError(f"the model file {path} does not exist", kind="config")
@@ -130,6 +132,7 @@ class EmbeddedLLM:
         self.max_tokens = max_tokens
         self.context = context
         self.threads = threads
+        self.seed = seed  # sampling is repeatable: the same prompt gives the same answer
         self._running = 0  # generations still running in worker threads
         self._lock = threading.Lock()
         self._calls = 0
@@ -141,7 +144,8 @@ class EmbeddedLLM:
         options = dict(spec.options)
         return cls(spec.model, temperature=spec.temperature, max_tokens=spec.max_tokens,
                    context=int(options.get("context", DEFAULT_CONTEXT)),
-                   threads=int(options.get("threads", DEFAULT_THREADS)))
+                   threads=int(options.get("threads", DEFAULT_THREADS)),
+                   seed=int(options.get("seed", DEFAULT_SEED)))
 
     def __repr__(self) -> str:
         return f"EmbeddedLLM(model_path={str(self.model_path)!r}, threads={self.threads})"
@@ -232,7 +236,14 @@ class EmbeddedLLM:
             stop.set()
             receive.close()
         if constrained:
-            items = self._decode("".join(parts), finish)
+            try:
+                items = self._decode("".join(parts), finish)
+            except LLMError:
+                if not (words.started and finish == "length"):
+                    raise
+                # words cut off by max_tokens were streamed (and maybe spoken) already: the answer
+                # ends there, as an unconstrained one would (finish_reason "length")
+                items = []
             for item in items:
                 if not (words.started and isinstance(item, TextDelta)):  # words already streamed
                     yield item
@@ -252,6 +263,7 @@ class EmbeddedLLM:
         }
         if temperature is not None:
             body["temperature"] = temperature
+        body["seed"] = self.seed
         if constrained:
             body["json_schema"] = choice_schema(request.tools, required=request.tool_choice == "required",
                                                 max_chars=2 * body["max_tokens"])
