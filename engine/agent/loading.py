@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from counterpoint.dsl.diagnostics import DiagnosticError
-from counterpoint.dsl.files import load_agent
 from counterpoint.dsl.model import Agent
 from counterpoint.engine.agent.ledger import Ledger
 from counterpoint.engine.agent.prompt import PromptBudget
@@ -17,6 +15,7 @@ from counterpoint.engine.agent.speaker import Speaker
 from counterpoint.engine.agent.subagents import SubAgents
 from counterpoint.engine.core.chart import Chart, compile_chart
 from counterpoint.engine.llm.base import LLMBackend
+from counterpoint.engine.loading import load_valid_agent
 from counterpoint.engine.runtime.interpreter import Interpreter, Listener
 from counterpoint.engine.tools.binding import BoundTool, bind_tools
 
@@ -69,9 +68,7 @@ def load_definition(path: str | Path) -> Definition:
     validate`` when the file has errors (a tool handler that cannot be imported included).
     """
     path = Path(path)
-    agent, diagnostics = load_agent(path)
-    if agent is None:
-        raise DiagnosticError([d for d in diagnostics if d.is_error])
+    agent = load_valid_agent(path)
     return Definition(path, agent, compile_chart(agent, validated=True), bind_tools(agent, path.resolve().parent))
 
 
