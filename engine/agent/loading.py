@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from counterpoint.dsl.model import Agent
+from counterpoint.dsl.model import Agent, walk_states
 from counterpoint.engine.agent.ledger import Ledger
 from counterpoint.engine.agent.prompt import PromptBudget
 from counterpoint.engine.agent.session import AgentSession, SessionLimits
@@ -43,6 +43,16 @@ class Definition:
     @property
     def base_dir(self) -> Path:
         return self.path.resolve().parent
+
+    @property
+    def files(self) -> list[Path]:
+        """The files the definition was read from: the agent file, then what it includes."""
+        found = {self.path.resolve(): None}
+        for state in walk_states(self.agent.states):
+            file = Path(state.span.file)
+            if state.span.line > 0 and file.is_file():
+                found.setdefault(file.resolve(), None)
+        return list(found)
 
     def session(self, backend: LLMBackend, options: SessionOptions | None = None, *,
                 ledger: Ledger | None = None, depth: int = 0) -> tuple[Interpreter, AgentSession]:
