@@ -22,7 +22,7 @@ from counterpoint.engine.runtime.recording import RecordingError, read_recording
 ROOT = Path(__file__).resolve().parents[1]
 HERE = ROOT / "tests" / "sessions"
 CONCIERGE = ROOT / "agents" / "concierge" / "concierge.agent.yaml"
-CLI = [sys.executable, "-m", "counterpoint.engine.cli"]
+CLI = [sys.executable, "-m", "counterpoint.engine"]
 STARTED = "2026-01-01T09:00:00+00:00"
 
 
