@@ -27,7 +27,7 @@ def _flow(value: Any) -> str:
 
 def scenario_from_replay(definition: Definition, recording: Recording, result: ReplayResult, out: str) -> str:
     chart = definition.chart
-    agent = os.path.relpath(definition.path.resolve(), Path(out).resolve().parent)
+    agent = os.path.relpath(os.path.abspath(definition.path), os.path.abspath(Path(out).parent))
     name = f"recorded session {recording.path.name}"
     lines = [
         f"# Pinned from {recording.path.name} by 'counterpoint replay --to-test': the recorded session,",

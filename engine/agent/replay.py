@@ -13,7 +13,7 @@ is compared entry by entry.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +22,8 @@ from typing import Any
 import trio
 import trio.testing
 
+from counterpoint.dsl.files import display_path
+from counterpoint.dsl.source import Span
 from counterpoint.engine.agent.ledger import Ledger, Status
 from counterpoint.engine.agent.loading import Definition, load_definition
 from counterpoint.engine.agent.session import AgentSession
@@ -225,12 +227,18 @@ def _describe_step(configuration: Sequence[str], event: str | None) -> str:
     return f"{event or '(start)'} -> [{', '.join(configuration)}]"
 
 
-def _where(record: StepRecord) -> str | None:
-    for transition in record.transitions:
-        span = getattr(transition, "span", None)
-        if span is not None and span.line > 0:
-            return str(span)
-    return None
+def _where(record: StepRecord, differing: Collection[str] = ()) -> str | None:
+    """The position of the transition that explains a difference: one that leaves or enters a
+    state in ``differing`` if any, else the step's first transition with a position."""
+    positioned = [t for t in record.transitions if getattr(t, "span", None) is not None and t.span.line > 0]
+    for transition in positioned:
+        if {transition.source, *transition.targets} & set(differing):
+            return _position(transition.span)
+    return _position(positioned[0].span) if positioned else None
+
+
+def _position(span: Span) -> str:
+    return f"{display_path(span.file)}:{span.line}:{span.col}"
 
 
 def _compare_ledgers(recorded: Mapping[str, Any] | None, now: Ledger) -> str | None:
@@ -314,9 +322,10 @@ async def replay_session(definition: Definition, recording: Recording) -> Replay
         want_event = (want.get("event") or {}).get("name")
         got_event = record.event.name if record.event is not None else None
         if want_event != got_event or list(record.configuration) != list(want["configuration"]):
+            differing = set(record.configuration) ^ set(want["configuration"])
             diverged(Divergence(k, float(want["t"]), want_event or "(start)",
                                 _describe_step(want["configuration"], want_event),
-                                _describe_step(record.configuration, got_event), _where(record)))
+                                _describe_step(record.configuration, got_event), _where(record, differing)))
         result.steps = k + 1
 
     sequencer = _Sequencer(steps, result)
