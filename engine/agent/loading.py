@@ -62,7 +62,10 @@ class Definition:
         def make_child(path: Path, parent: AgentSession, child_ledger: Ledger) -> tuple[Interpreter, AgentSession]:
             child_options = SessionOptions(started_at=parent.started_at, budget=options.budget,
                                            limits=options.limits)
-            return load_definition(path).session(parent.backend, child_options, ledger=child_ledger,
+            # a backend may give its sub-agents another one: a recording backend gives them the
+            # model it wraps, so that a recording holds the turns of its own session only
+            backend = getattr(parent.backend, "subagent_backend", parent.backend)
+            return load_definition(path).session(backend, child_options, ledger=child_ledger,
                                                  depth=parent.depth + 1)
 
         session = AgentSession(self.chart, backend, tools=self.tools, speaker=options.speaker, ledger=ledger,

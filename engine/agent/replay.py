@@ -174,7 +174,14 @@ class _ReplayedSpawner:
             self.cancel(target)
 
 
-def _subagent_outcomes(steps: Sequence[Mapping[str, Any]]) -> dict[str, tuple[float, Status, Any, str | None]]:
+def _subagent_outcomes(steps: Sequence[Mapping[str, Any]], end: Mapping[str, Any] | None
+                       ) -> dict[str, tuple[float, Status, Any, str | None]]:
+    """Each sub-agent's outcome and when it arrived: the ledger's time when the recording has
+    it (the event may have been processed later, held while the agent spoke), else the step's."""
+    arrived: dict[str, float] = {}
+    for entry in ((end or {}).get("ledger") or {}).get("entries") or []:
+        if entry.get("type") == "subagent_outcome":
+            arrived.setdefault(str(entry.get("agent_id")), float(entry.get("time", 0.0)))
     out: dict[str, tuple[float, Status, Any, str | None]] = {}
     for step in steps:
         event = step.get("event") or {}
@@ -182,7 +189,8 @@ def _subagent_outcomes(steps: Sequence[Mapping[str, Any]]) -> dict[str, tuple[fl
         if len(parts) == 3 and parts[0] == "agent" and parts[2] in ("done", "error"):
             data = event.get("data") or {}
             status: Status = "done" if parts[2] == "done" else "error"
-            out.setdefault(parts[1], (float(step["t"]), status, data.get("result"), data.get("error")))
+            at = arrived.get(parts[1], float(step["t"]))
+            out.setdefault(parts[1], (at, status, data.get("result"), data.get("error")))
     return out
 
 
@@ -301,7 +309,7 @@ async def replay_session(definition: Definition, recording: Recording) -> Replay
         definition.chart, ReplayedLLM(recording.turns(), on_extra=on_extra_turn),
         tools={}, speaker=_ReplayedSpeaker(_utterances(steps)),
         started_at=datetime.fromisoformat(started) if isinstance(started, str) else None,
-        spawner=_ReplayedSpawner(_subagent_outcomes(steps)),
+        spawner=_ReplayedSpawner(_subagent_outcomes(steps, recording.end)),
     )
     session.runner._tools = replayed_tools(definition.tools, recorded_calls(tool_events), session._now,
                                            on_unknown_call)

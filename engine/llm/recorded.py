@@ -32,6 +32,8 @@ class RecordingLLM:
         self.recorder = recorder
         self.name = backend.name
         self.turns = 0
+        #: sub-agents talk to the model directly: their turns are not this session's
+        self.subagent_backend = backend
 
     async def stream(self, request: LLMRequest) -> AsyncIterator[StreamItem]:
         self.turns += 1
