@@ -4,9 +4,11 @@ states (E106), timer periods (E007)."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from counterpoint.dsl.diagnostics import Diagnostic, did_you_mean
 from counterpoint.dsl.durations import format_duration
+from counterpoint.dsl.files import STD_DIR
 from counterpoint.dsl.model import State, StateKind, walk_states
 from counterpoint.dsl.source import Span
 from counterpoint.dsl.validate.context import Context, located
@@ -56,7 +58,7 @@ def check_structure(ctx: Context, state: State, parent: State | None) -> None:
                 "E103",
                 f"compound state '{state.id}' has no initial state",
                 state.span,
-                f"add initial: {children[0]}",
+                _initial_hint(state, children[0]),
             )
         )
     regions = [c.id for c in state.children if c.kind is not StateKind.HISTORY]
@@ -157,3 +159,14 @@ def check_timers(ctx: Context, state: State) -> None:
 
 def _choose(ids: list[str]) -> str | None:
     return f"choose one of: {', '.join(ids)}" if ids else None
+
+
+def _initial_hint(state: State, first: str) -> str:
+    """A standard region among the children means the state was meant to be parallel."""
+    for child in state.children:
+        if any(STD_DIR in Path(c.span.file).resolve().parents for c in child.children):
+            return (
+                f"'{child.id}' includes a standard region, which runs next to the agent's own chart: "
+                f"make '{state.id}' parallel (type: parallel; in the textual syntax, parallel {state.id} {{...}})"
+            )
+    return f"add initial: {first}"
