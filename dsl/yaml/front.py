@@ -152,6 +152,19 @@ def _tidy(diags: list[Diagnostic]) -> list[Diagnostic]:
     return sorted(dict.fromkeys(diags), key=sort_key)
 
 
+def _split_at_commas(entries: list[tuple[str, YNode, YNode]]) -> bool:
+    """``{say: One moment, checking.}``: an unquoted text cut by a comma into empty keys."""
+    if len(entries) < 2 or entries[0][0] not in ("say", "log", "respond"):
+        return False
+    first = entries[0][2]
+    if first.kind != "scalar" or first.style is not None or not isinstance(first.value, str):
+        return False
+    return all(
+        key not in ACTION_KEYS and k.style is None and v.kind == "scalar" and v.value is None
+        for key, k, v in entries[1:]
+    )
+
+
 class _ToolChoices(TypedDict, total=False):
     """The Tool fields given as one of a few words; absent ones keep the model's defaults."""
 
@@ -543,6 +556,17 @@ class _Front(Reader):
         entries = self.items(node, "an action") or []
         if not entries:
             self.error("E005", f"empty action in {what}", node, "e.g. {say: Hello}")
+        if _split_at_commas(entries):
+            (key, k, v), (extra, ek, _) = entries[0], entries[1]
+            whole = ", ".join([v.text, *(e[1].text for e in entries[1:])]).replace('"', '\\"')
+            self.error(
+                "E005",
+                f"the text of '{key}' ends at a comma: in {{...}} a comma separates keys, so '{extra}' "
+                "was read as a second key",
+                ek,
+                f'quote the text: {{{key}: "{whole}"}}',
+            )
+            return self.action(key, k, v)
         out: list[Action] = []
         for i, (key, k, v) in enumerate(entries):
             if i == 1:

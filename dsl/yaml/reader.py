@@ -48,6 +48,10 @@ def kind_of(node: YNode) -> str:
     return value_kind(node.value)
 
 
+#: Python's spelling of "no value", which YAML reads as text.
+_PYTHON_NONE = frozenset({"None", "NONE"})
+
+
 class Reader:
     """Collects diagnostics for one file while nodes are turned into values."""
 
@@ -299,6 +303,13 @@ class Reader:
             if isinstance(v, float) and not math.isfinite(v):
                 self.error("E008", f"{what} must be a finite number, got {node.text}", node)
                 return False, None
+            if node.style is None and v in _PYTHON_NONE:
+                self.error(
+                    "W205",
+                    f"{what} is the text '{v}' (YAML writes no value as null)",
+                    node,
+                    f"write null for no value, or quote it (\"{v}\") if you mean the text",
+                )
             return True, v
         if node.kind == "seq":
             out_list = []
