@@ -29,11 +29,12 @@ def check_root(ctx: Context) -> None:
         )
         return
     initial = agent.initial
+    at = located(agent.initial_span, agent.span)
     regions = [s.id for s in agent.states if s.kind is not StateKind.HISTORY]
     if initial is not None and initial in top and initial not in regions:
         ctx.diags.append(
             Diagnostic(
-                "E104", f"initial state '{initial}' of the agent is a history state", agent.span, _choose(regions)
+                "E104", f"initial state '{initial}' of the agent is a history state", at, _choose(regions)
             )
         )
     if initial is not None and initial not in top:
@@ -41,7 +42,7 @@ def check_root(ctx: Context) -> None:
             Diagnostic(
                 "E104",
                 f"initial state '{initial}' is not a top-level state of the agent",
-                agent.span,
+                at,
                 did_you_mean(initial, top) or _choose(top),
             )
         )

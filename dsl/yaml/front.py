@@ -217,6 +217,7 @@ class _Front(Reader):
             initial=get("initial", lambda n: self.name(n, "initial state"), None),
             states=get("states", self.states, ()),
             span=self.span(root),
+            initial_span=self.span(f["initial"][1]) if "initial" in f else None,
         )
 
     def llm(self, node: YNode) -> LLMSettings | None:
