@@ -27,6 +27,7 @@ from counterpoint.dsl import (
     Tool,
     Transition,
 )
+from counterpoint.dsl.files import standard_region
 from counterpoint.dsl.render import RenderError, render, to_dot
 from counterpoint.dsl.render import graphviz as render_mod
 from counterpoint.dsl.render.labels import action_text, esc, shorten
@@ -629,8 +630,8 @@ def test_an_included_standard_region_is_one_box_unless_expanded():
     assert "llm.started" not in compact and "dialog.user.said" not in compact  # its edges are left out
     full = to_dot(agent, expand=True)
     assert "std:dialog" not in full and "llm.started" in full
-    assert render_mod.standard_region(agent.states[0].children[0]) == "std:dialog"
-    assert render_mod.standard_region(agent.states[0].children[1]) is None
+    assert standard_region(agent.states[0].children[0]) == "std:dialog"
+    assert standard_region(agent.states[0].children[1]) is None
     dot_ok(compact)
 
 

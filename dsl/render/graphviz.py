@@ -18,13 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import cast
 
 import graphviz
 
 from counterpoint.dsl.diagnostics import did_you_mean
-from counterpoint.dsl.files import STD_DIR
+from counterpoint.dsl.files import standard_region
 from counterpoint.dsl.model import Agent, State, StateKind, Timer, Transition, walk_states
 from counterpoint.dsl.render.labels import (
     PROMPT_MAX,
@@ -504,17 +503,6 @@ class _Builder:
 
 def _outgoing(state: State) -> tuple[Transition | Timer, ...]:
     return (*state.transitions, *state.timers)
-
-
-def standard_region(state: State) -> str | None:
-    """``std:NAME`` when every child of ``state`` comes from that shipped definition."""
-    files = {Path(c.span.file) for c in walk_states(state.children)}
-    if len(files) != 1:
-        return None
-    (file,) = files
-    if not file.is_absolute() or file.parent != STD_DIR:
-        return None
-    return f"std:{file.name.split('.')[0]}"
 
 
 def _tip(lines: list[str]) -> str:

@@ -4,11 +4,10 @@ states (E106), timer periods (E007)."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 from counterpoint.dsl.diagnostics import Diagnostic, did_you_mean
 from counterpoint.dsl.durations import format_duration
-from counterpoint.dsl.files import STD_DIR
+from counterpoint.dsl.files import standard_region
 from counterpoint.dsl.model import State, StateKind, walk_states
 from counterpoint.dsl.source import Span
 from counterpoint.dsl.validate.context import Context, located
@@ -165,7 +164,7 @@ def _choose(ids: list[str]) -> str | None:
 def _initial_hint(state: State, first: str) -> str:
     """A standard region among the children means the state was meant to be parallel."""
     for child in state.children:
-        if any(STD_DIR in Path(c.span.file).resolve().parents for c in child.children):
+        if standard_region(child):
             return (
                 f"'{child.id}' includes a standard region, which runs next to the agent's own chart: "
                 f"make '{state.id}' parallel (type: parallel; in the textual syntax, parallel {state.id} {{...}})"

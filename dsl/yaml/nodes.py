@@ -158,6 +158,8 @@ def _line_col(text: str, index: int) -> tuple[int, int]:
 
 
 #: A value that starts with a quoted string and goes on after its closing quote.
+#: Lines longer than this (generated or hostile input) are not searched for the mistake.
+_LONGEST_EXPLAINED = 1_000
 _QUOTED_START = re.compile(r"""(?:^|[\s{,:-])([A-Za-z_][\w.]*):\s+((['"]).*?\3[^,}\]#\n]*[^\s,}\]#])""")
 
 
@@ -175,7 +177,7 @@ def _explain(text: str, line: int, col: int, problem: str) -> tuple[str, int, in
                 indent.index("\t") + 1,
                 "replace the tab with spaces",
             )
-    m = _QUOTED_START.search(here)
+    m = _QUOTED_START.search(here) if len(here) <= _LONGEST_EXPLAINED else None
     if m:
         value = m[2]
         inner = value.replace('"', '\\"')
