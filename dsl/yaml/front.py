@@ -44,7 +44,7 @@ from counterpoint.dsl.model import (
 from counterpoint.dsl.names import AGENT_HINT, AGENT_RE, DOTTED_HINT, DOTTED_RE
 from counterpoint.dsl.source import NO_SPAN, Span
 from counterpoint.dsl.yaml.nodes import YNode, compose
-from counterpoint.dsl.yaml.reader import Reader, kind_of
+from counterpoint.dsl.yaml.reader import Reader, comma_cut, kind_of
 
 T = TypeVar("T")
 
@@ -150,19 +150,6 @@ def load_yaml(text: str, file: str) -> tuple[Agent | None, list[Diagnostic]]:
 def _tidy(diags: list[Diagnostic]) -> list[Diagnostic]:
     """Sorted by position, without repeats (a node reached through several aliases)."""
     return sorted(dict.fromkeys(diags), key=sort_key)
-
-
-def _split_at_commas(entries: list[tuple[str, YNode, YNode]]) -> bool:
-    """``{say: One moment, checking.}``: an unquoted text cut by a comma into empty keys."""
-    if len(entries) < 2 or entries[0][0] not in ("say", "log", "respond"):
-        return False
-    first = entries[0][2]
-    if first.kind != "scalar" or first.style is not None or not isinstance(first.value, str):
-        return False
-    return all(
-        key not in ACTION_KEYS and k.style is None and v.kind == "scalar" and v.value is None
-        for key, k, v in entries[1:]
-    )
 
 
 class _ToolChoices(TypedDict, total=False):
@@ -557,16 +544,10 @@ class _Front(Reader):
         entries = self.items(node, "an action") or []
         if not entries:
             self.error("E005", f"empty action in {what}", node, "e.g. {say: Hello}")
-        if _split_at_commas(entries):
-            (key, k, v), (extra, ek, _) = entries[0], entries[1]
-            whole = ", ".join([v.text, *(e[1].text for e in entries[1:])]).replace('"', '\\"')
-            self.error(
-                "E005",
-                f"the text of '{key}' ends at a comma: in {{...}} a comma separates keys, so '{extra}' "
-                "was read as a second key",
-                ek,
-                f'quote the text: {{{key}: "{whole}"}}',
-            )
+        cut = comma_cut(entries, ACTION_KEYS)
+        if cut and len(cut) == len(entries) and cut[0][0] in ("say", "log", "respond"):
+            self.comma_error(cut)
+            key, k, v = cut[0]
             return self.action(key, k, v)
         out: list[Action] = []
         for i, (key, k, v) in enumerate(entries):
