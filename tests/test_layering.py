@@ -31,16 +31,22 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
         frozenset({"dsl", "core", "loading", "runtime", "llm", "tools", "agent"}),
         RUNTIME_LEVEL + "; agent composes llm and tools",
     ),
+    "speech": (
+        frozenset({"dsl", "core", "loading", "runtime", "llm", "tools", "agent", "speech"}),
+        "speech runs an agent session by voice: it sits on agent",
+    ),
+    "viz": (frozenset({"viz"}), "viz draws plain timed records and imports nothing else from engine"),
     "testing": (
         frozenset({"dsl", "core", "loading", "runtime", "llm", "tools", "agent", "testing"}),
         ON_TOP + "; testing does not import bench or cli",
     ),
     "bench": (
-        frozenset({"dsl", "core", "loading", "runtime", "llm", "tools", "agent", "testing", "bench"}),
+        frozenset({"dsl", "core", "loading", "runtime", "llm", "tools", "agent", "speech", "viz", "testing", "bench"}),
         ON_TOP + "; bench does not import cli",
     ),
     "cli": (
-        frozenset({"dsl", "core", "loading", "runtime", "llm", "tools", "agent", "testing", "bench", "cli"}),
+        frozenset({"dsl", "core", "loading", "runtime", "llm", "tools", "agent", "speech", "viz", "testing", "bench",
+                   "cli"}),
         ON_TOP,
     ),
     "facade": (frozenset({"dsl", "core", "loading", "facade"}), "counterpoint.engine exports the core only"),

@@ -1,0 +1,144 @@
+"""Voice activity: Silero speech probabilities, streamed, and the turn detector that reads them.
+
+:class:`StreamingVAD` runs the Silero model that ships inside faster-whisper one 32 ms window
+at a time, keeping the model's recurrent state between windows, so a probability is known
+32 ms after the audio arrives. :class:`TurnDetector` is pure: it turns those probabilities
+into the user's turns and decides which sounds may interrupt the agent.
+
+How backchannels are told from interruptions: a sound becomes a turn only after it has
+lasted ``min_speech`` seconds of speech; while the agent speaks, it must last
+``min_barge_in`` seconds. "Mm-hm", "yeah", a cough or a click are shorter than that and end
+as :class:`Ignored`: they never reach the chart, so the agent keeps talking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from counterpoint.engine.speech.audio import SAMPLE_RATE, Samples
+
+WINDOW = 512  # samples per Silero window at 16 kHz (32 ms)
+WINDOW_SECONDS = WINDOW / SAMPLE_RATE
+_CONTEXT = 64  # samples of the previous window the model sees
+
+
+class StreamingVAD:
+    """Silero VAD over a stream: ``push(frame)`` returns the probabilities of the windows it completed."""
+
+    def __init__(self, model: Any | None = None) -> None:
+        if model is None:
+            from faster_whisper.vad import get_vad_model
+
+            model = get_vad_model()
+        self._session = model.session
+        self._pending = np.zeros(0, dtype=np.float32)
+        self.reset()
+
+    def reset(self) -> None:
+        self._h = np.zeros((1, 1, 128), dtype=np.float32)
+        self._c = np.zeros((1, 1, 128), dtype=np.float32)
+        self._context = np.zeros(_CONTEXT, dtype=np.float32)
+
+    def push(self, frame: Samples) -> list[float]:
+        self._pending = np.concatenate([self._pending, frame.astype(np.float32, copy=False)])
+        out: list[float] = []
+        while len(self._pending) >= WINDOW:
+            window, self._pending = self._pending[:WINDOW], self._pending[WINDOW:]
+            batch = np.concatenate([self._context, window])[None, :]
+            prob, self._h, self._c = self._session.run(None, {"input": batch, "h": self._h, "c": self._c})
+            self._context = window[-_CONTEXT:]
+            out.append(float(np.asarray(prob).ravel()[0]))
+        return out
+
+
+# --------------------------------------------------------------------------- turn detection
+
+
+@dataclass(frozen=True)
+class Started:
+    """The user's turn began at ``onset`` (audio time); known at ``at``."""
+
+    onset: float
+    at: float
+    barge_in: bool  # the agent was speaking when it was confirmed
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """The user's turn, from ``onset`` to ``end`` (audio times), ended; known at ``at``."""
+
+    onset: float
+    end: float
+    at: float
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A sound too short to be a turn (or, while the agent spoke, a barge-in)."""
+
+    onset: float
+    end: float
+    while_agent_spoke: bool
+
+
+Decision = Started | Stopped | Ignored
+
+
+class TurnDetector:
+    """Reads one probability per 32 ms window; yields :data:`Decision` values.
+
+    A window is speech at ``threshold``; once speech has begun it goes on while the
+    probability stays above ``threshold - 0.15`` (hysteresis, so a soft syllable does not split
+    a word). A candidate sound that falls silent for ``gap`` seconds before it was confirmed
+    is ignored.
+    """
+
+    def __init__(self, *, threshold: float, min_speech: float, min_barge_in: float, end_of_turn: float,
+                 gap: float = 0.15) -> None:
+        self.threshold = threshold
+        self.low = max(0.01, threshold - 0.15)
+        self.min_speech = min_speech
+        self.min_barge_in = min_barge_in
+        self.end_of_turn = end_of_turn
+        self.gap = gap
+        self._onset: float | None = None  # start of the candidate or turn
+        self._voiced = 0.0  # seconds of speech in the candidate
+        self._last_voice = 0.0  # end of the last speech window
+        self._agent_spoke = False
+        self.in_turn = False
+
+    @property
+    def pending(self) -> bool:
+        """A sound is being listened to (a candidate or a turn)."""
+        return self._onset is not None
+
+    def step(self, prob: float, start: float, agent_speaking: bool) -> Decision | None:
+        """The window starting at ``start`` (audio seconds) had speech probability ``prob``."""
+        end = start + WINDOW_SECONDS
+        if self._onset is None:
+            if prob < self.threshold:
+                return None
+            self._onset, self._voiced, self._last_voice = start, 0.0, end
+            self._agent_spoke = agent_speaking
+        voiced = prob >= (self.low if self.in_turn or self._voiced > 0 else self.threshold)
+        if voiced:
+            self._voiced += WINDOW_SECONDS
+            self._last_voice = end
+        self._agent_spoke = self._agent_spoke or agent_speaking
+        onset = self._onset
+        if self.in_turn:
+            if end - self._last_voice >= self.end_of_turn:
+                self.in_turn, self._onset = False, None
+                return Stopped(onset, self._last_voice, end)
+            return None
+        if end - self._last_voice >= self.gap:
+            self._onset = None
+            return Ignored(onset, self._last_voice, self._agent_spoke)
+        need = self.min_barge_in if agent_speaking else self.min_speech
+        if self._voiced >= need - 1e-9:
+            self.in_turn = True
+            return Started(onset, end, agent_speaking)
+        return None
