@@ -29,7 +29,15 @@ from counterpoint.engine.speech.sinks import Sink
 from counterpoint.engine.speech.sources import AudioSource
 from counterpoint.engine.speech.speaker import VoiceSpeaker
 from counterpoint.engine.speech.tts import Synthesizer, load_synthesizer
-from counterpoint.engine.speech.vad import WINDOW_SECONDS, Ignored, Started, Stopped, StreamingVAD, TurnDetector
+from counterpoint.engine.speech.vad import (
+    WINDOW_SECONDS,
+    Ignored,
+    Started,
+    Stopped,
+    StreamingVAD,
+    TurnDetector,
+    is_backchannel,
+)
 
 _PREROLL = 0.2  # seconds of audio before the detected onset given to the recogniser
 _AFTER = 0.2  # and after the end
@@ -99,7 +107,7 @@ class _Listener:
         self.start: float | None = None  # trio time of sample 0
         self.windows = 0
         self.asr_pending = 0
-        self._asr_send, self._asr_receive = trio.open_memory_channel[tuple[float, float]](math.inf)
+        self._asr_send, self._asr_receive = trio.open_memory_channel[tuple[float, float, bool]](math.inf)
 
     def _t(self, seconds: float) -> float:
         """Audio seconds → session seconds."""
@@ -132,17 +140,22 @@ class _Listener:
         elif isinstance(d, Stopped):
             interpreter.send("user.speech.stopped", {"onset": self._t(d.onset), "end": self._t(d.end)})
             self.asr_pending += 1
-            self._asr_send.send_nowait((d.onset, d.end))
+            self._asr_send.send_nowait((d.onset, d.end, False))
+        elif d.while_agent_spoke:  # a backchannel, or a short word that should stop the agent
+            self.asr_pending += 1
+            self._asr_send.send_nowait((d.onset, d.end, True))
         else:
-            self.log.add("voice.ignored", {"onset": self._t(d.onset), "end": self._t(d.end),
-                                           "seconds": round(d.end - d.onset, 3),
-                                           "while_agent_spoke": d.while_agent_spoke})
+            self._ignored(d.onset, d.end, "")
+
+    def _ignored(self, onset: float, end: float, text: str) -> None:
+        self.log.add("voice.ignored", {"onset": self._t(onset), "end": self._t(end), "seconds": round(end - onset, 3),
+                                       "text": text})
 
     async def recognise(self) -> None:
         """One utterance at a time, in order, so ``user.said`` events keep the turns' order."""
         interpreter = self.session.interpreter
         assert interpreter is not None
-        async for onset, end in self._asr_receive:
+        async for onset, end, short in self._asr_receive:
             a = max(0, int((onset - _PREROLL) * SAMPLE_RATE))
             b = min(self.samples, int((end + _AFTER) * SAMPLE_RATE))
             clip = self.audio[a:b].copy()
@@ -154,9 +167,15 @@ class _Listener:
                 interpreter.send("voice.error", {"stage": "asr", "error": str(exc)})
                 self.asr_pending -= 1
                 continue
-            self.log.add("asr.done", {"seconds": round(trio.current_time() - t0, 4), "audio": round(len(clip) / SAMPLE_RATE, 3),
-                                      "text": transcript.text, "no_speech": round(transcript.no_speech, 3)})
-            if transcript.text:
+            self.log.add("asr.done", {"seconds": round(trio.current_time() - t0, 4),
+                                      "audio": round(len(clip) / SAMPLE_RATE, 3), "text": transcript.text,
+                                      "no_speech": round(transcript.no_speech, 3), "short": short})
+            if short and is_backchannel(transcript.text):
+                self._ignored(onset, end, transcript.text)
+            elif transcript.text:
+                if short:  # a short word that is no backchannel ("Stop."): a barge-in after all
+                    interpreter.send("user.speech.started", {"onset": self._t(onset), "barge_in": True})
+                    interpreter.send("user.speech.stopped", {"onset": self._t(onset), "end": self._t(end)})
                 interpreter.send("user.said", {"text": transcript.text})
             self.asr_pending -= 1
 

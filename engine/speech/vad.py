@@ -5,14 +5,19 @@ at a time, keeping the model's recurrent state between windows, so a probability
 32 ms after the audio arrives. :class:`TurnDetector` is pure: it turns those probabilities
 into the user's turns and decides which sounds may interrupt the agent.
 
-How backchannels are told from interruptions: a sound becomes a turn only after it has
-lasted ``min_speech`` seconds of speech; while the agent speaks, it must last
-``min_barge_in`` seconds. "Mm-hm", "yeah", a cough or a click are shorter than that and end
-as :class:`Ignored`: they never reach the chart, so the agent keeps talking.
+How backchannels are told from interruptions, in two steps:
+
+1. a sound becomes a turn once it has lasted ``min_speech`` seconds of speech; while the
+   agent speaks, ``min_barge_in`` seconds. Longer speech stops the agent at once.
+2. a shorter sound heard while the agent spoke ends as :class:`Ignored`; the session then
+   transcribes it, and only if it holds words other than backchannels (:func:`is_backchannel`:
+   "mm-hm", "yeah", "okay"...) is it a barge-in after all ("Stop.", "Wait!"), late by the
+   recognition time. Coughs and clicks transcribe to nothing and never reach the chart.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +61,20 @@ class StreamingVAD:
 
 # --------------------------------------------------------------------------- turn detection
 
+#: Words that acknowledge without taking the turn.
+BACKCHANNELS = frozenset({
+    "mm", "mmm", "mhm", "mm-hm", "mm-hmm", "hm", "hmm", "uh-huh", "uh", "um", "ah", "oh", "aha", "huh",
+    "yeah", "yes", "yep", "yup", "ok", "okay", "right", "sure", "alright", "i", "see", "got", "it",
+    "cool", "great", "nice", "good", "fine", "wow", "really",
+})  # fmt: skip
+
+
+def is_backchannel(text: str) -> bool:
+    """True when ``text`` holds only backchannel words (or nothing)."""
+    words = re.findall(r"[a-z]+(?:-[a-z]+)*", text.lower())
+    return all(w in BACKCHANNELS for w in words)
+
+
 
 @dataclass(frozen=True)
 class Started:
@@ -93,11 +112,11 @@ class TurnDetector:
     A window is speech at ``threshold``; once speech has begun it goes on while the
     probability stays above ``threshold - 0.15`` (hysteresis, so a soft syllable does not split
     a word). A candidate sound that falls silent for ``gap`` seconds before it was confirmed
-    is ignored.
+    is ignored; a shorter pause (a comma) keeps it going.
     """
 
     def __init__(self, *, threshold: float, min_speech: float, min_barge_in: float, end_of_turn: float,
-                 gap: float = 0.15) -> None:
+                 gap: float = 0.3) -> None:
         self.threshold = threshold
         self.low = max(0.01, threshold - 0.15)
         self.min_speech = min_speech

@@ -1,8 +1,9 @@
 """A session over time, drawn with matplotlib from plain ``(t, name, data)`` records.
 
 Rows, top to bottom: the chart's states, the user (speech from onset to end, ignored
-short sounds in grey, what was recognised), the agent (audio from first to last chunk; the
-part an interruption cut off hatched in red), recognition and synthesis work, LLM turns, one
+short sounds in grey, what was recognised), the agent (audio from first to last chunk, with
+what was heard), the part of the agent's speech a barge-in cut off (hatched in red, after
+a dashed line at the cut), recognition and synthesis work, LLM turns, one
 row per tool call (a bar from start to result, coloured by outcome), and timers. Times are
 session seconds. Any record list with these names works: a live session's log or a
 recording read back.
@@ -56,7 +57,7 @@ def draw_timeline(records: Sequence[Record], path: str | Path, *, title: str | N
 
     records = sorted(records, key=lambda r: r[0])
     end = max([r[0] for r in records] + [1.0]) + 0.5
-    rows: list[str] = ["states", "user", "agent", "asr / tts", "llm"]
+    rows: list[str] = ["states", "user", "agent", "agent (cut off)", "asr / tts", "llm"]
     tool_rows: dict[str, int] = {}
     for _, name, data in records:
         parts = name.split(".")
@@ -91,7 +92,7 @@ def draw_timeline(records: Sequence[Record], path: str | Path, *, title: str | N
             user_open = None
         elif name == "voice.ignored":
             bar("user", float(data["onset"]), float(data["end"]), _COLOURS["ignored"])
-            note("user", float(data["onset"]), "ignored", above=False)
+            note("user", float(data["onset"]), f"ignored {_short(str(data.get('text') or ''), 16)}", above=False)
         elif name == "user.said":
             note("user", t, f"“{_short(str(data.get('text', '')))}”")
         elif name == "agent.audio.started":
@@ -101,9 +102,9 @@ def draw_timeline(records: Sequence[Record], path: str | Path, *, title: str | N
             bar("agent", start, t, _COLOURS["agent"])
             if data.get("interrupted"):
                 rest = float(data.get("remaining", 0.0))
-                bar("agent", t, t + max(rest, 0.3), "none", edgecolor=_COLOURS["cut"], hatch="///", linewidth=0.8)
+                bar("agent (cut off)", t, t + max(rest, 0.3), "none", edgecolor=_COLOURS["cut"], hatch="///",
+                    linewidth=0.8)
                 ax.axvline(t, color=_COLOURS["cut"], linewidth=1.0, linestyle="--")
-                note("agent", t, "cut", above=False)
             note("agent", start, f"“{_short(str(data.get('heard', '')))}”")
         elif name in ("asr.done", "tts.done"):
             seconds = float(data.get("seconds", 0.0))
