@@ -44,7 +44,8 @@ def play(script: list[tuple[float, str]], interrupt_at: float | None, tmp: Path)
 
     async def main() -> VoiceLog:
         log = VoiceLog(trio.current_time())
-        rec = CallRecording(tmp / "out.wav", log.start)
+        rec = CallRecording(tmp / "out.wav")
+        rec.open(log.start)
         speaker = VoiceSpeaker(synth, [rec], log)
         async with trio.open_nursery() as nursery:
             await nursery.start(speaker.run)

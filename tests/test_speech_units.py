@@ -14,13 +14,20 @@ from counterpoint.engine.speech.sinks import CallRecording
 from counterpoint.engine.speech.sources import CallerLine, parse_script
 from counterpoint.engine.speech.speaker import next_sentence
 from counterpoint.engine.speech.tts import aligned_words, estimate_words
-from counterpoint.engine.speech.vad import WINDOW_SECONDS, Ignored, Started, Stopped, TurnDetector, is_backchannel
+from counterpoint.engine.speech.vad import (
+    WINDOW_SECONDS,
+    Ignored,
+    Started,
+    Stopped,
+    TurnDetector,
+    is_backchannel,
+)
 
 
-def run(detector: TurnDetector, pattern: list[tuple[float, float]], agent: bool = False) -> list[object]:
-    """Feed (probability, seconds) stretches; return the decisions."""
+def run(detector: TurnDetector, pattern: list[tuple[float, float]], agent: bool = False, t: float = 0.0
+        ) -> list[object]:
+    """Feed (probability, seconds) stretches from ``t``; return the decisions."""
     out: list[object] = []
-    t = 0.0
     for prob, seconds in pattern:
         for _ in range(round(seconds / WINDOW_SECONDS)):
             d = detector.step(prob, t, agent)
@@ -88,8 +95,9 @@ def test_sentences_end_at_punctuation_followed_by_space_and_long_clauses_at_comm
 
 
 def test_scripts_parse_absolute_and_relative_lines_and_explain_bad_ones() -> None:
-    lines = parse_script("# caller\n1.5: Hello there\n\n+0.8: Yes please\n")
-    assert lines == [CallerLine(1.5, "Hello there"), CallerLine(0.8, "Yes please", after_agent=True)]
+    lines = parse_script("# caller\n1.5: Hello there\n\n+0.8: Yes please\n~1: Wait\n")
+    assert lines == [CallerLine(1.5, "Hello there"), CallerLine(0.8, "Yes please", "after"),
+                     CallerLine(1.0, "Wait", "during")]
     with pytest.raises(AudioError, match=r"caller.txt:2: expected 'SECONDS: text'"):
         parse_script("1: fine\nhello without a time\n", "caller.txt")
 
@@ -112,7 +120,8 @@ def test_aligned_word_times_follow_the_phonemes_and_give_up_on_a_mismatch() -> N
 
 def test_the_call_recording_puts_both_sides_on_one_time_axis(tmp_path: object) -> None:
     path = tmp_path / "call.wav"  # type: ignore[operator]
-    rec = CallRecording(path, start=10.0)
+    rec = CallRecording(path)
+    rec.open(10.0)
     rec.user(10.0, np.full(CHUNK, 0.25, np.float32))
     rec.agent(10.5, np.full(CHUNK, -0.5, np.float32))
     rec.close()
@@ -177,3 +186,17 @@ def test_voice_settings_override_the_defaults() -> None:
     assert VoiceConfig.from_settings(None) == VoiceConfig()
     config = VoiceConfig.from_settings(VoiceSettings(tts="joe", speed=1.2, min_barge_in=0.4))
     assert (config.tts, config.speed, config.min_barge_in, config.end_of_turn) == ("piper", 1.2, 0.4, 0.7)
+
+
+def test_an_ignored_sound_that_was_words_resumes_as_the_start_of_a_turn() -> None:
+    d = detector()
+    first = run(d, [(0.0, 0.32), (0.9, 0.35), (0.0, 0.35)], agent=True)  # "Wait," then a pause: ignored
+    assert [type(x) for x in first] == [Ignored]
+    assert d.resume(first[0].onset, first[0].end)  # it was a word: the turn starts (and is not yet over)
+    rest = run(d, [(0.9, 0.5), (0.0, 1.0)], agent=True, t=1.024)
+    assert [type(x) for x in rest] == [Stopped]
+    assert rest[0].onset == pytest.approx(0.32)  # one turn from "Wait," to the end, heard whole
+    assert rest[0].end == pytest.approx(1.024 + 0.5, abs=WINDOW_SECONDS)
+    again = detector()
+    run(again, [(0.9, 1.0)], agent=True)  # a turn already running
+    assert again.in_turn and not again.resume(0.0, 0.1)  # is not started twice

@@ -39,8 +39,8 @@ def resample(samples: Samples, rate: int, to: int = SAMPLE_RATE) -> Samples:
         taps = 2 * cutoff * np.sinc(2 * cutoff * n) * np.hamming(len(n))
         x = np.convolve(x, taps / taps.sum(), mode="same")
     count = int(len(x) * to / rate)
-    out = np.interp(np.arange(count) * (rate / to), np.arange(len(x)), x)
-    return out.astype(np.float32)
+    out: Samples = np.interp(np.arange(count) * (rate / to), np.arange(len(x)), x).astype(np.float32)
+    return out
 
 
 def read_wav(path: str | Path) -> Samples:
@@ -64,7 +64,8 @@ def read_wav(path: str | Path) -> Samples:
 
 
 def to_int16(samples: npt.NDArray[np.floating]) -> npt.NDArray[np.int16]:
-    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2")
+    out: npt.NDArray[np.int16] = (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2")
+    return out
 
 
 def write_wav(path: str | Path, channels: list[Samples], rate: int = SAMPLE_RATE) -> None:

@@ -31,7 +31,7 @@ class TurnLatency:
 class BargeIn:
     onset: float  # the user's voice began (audio time)
     detected: float  # user.speech.started
-    stopped: float | None  # the agent's sound ended (end of the chunk in flight)
+    stopped: float | None  # the agent's sound ended (end of the chunk in flight); None: it was not sounding
 
     @property
     def stop_latency(self) -> float | None:
@@ -80,8 +80,9 @@ def barge_ins(records: Sequence[Record]) -> list[BargeIn]:
     out: list[BargeIn] = []
     for t, name, data in records:
         if name == "user.speech.started" and data.get("barge_in"):
+            # the cut this event made (None when the agent had the floor but was not sounding yet)
             cut = next((r for r in records if r[1] == "agent.audio.ended" and r[2].get("interrupted")
-                        and float(r[2].get("cut", r[0])) >= t - 1e-9), None)
+                        and abs(float(r[2].get("cut", r[0])) - t) < 1e-3), None)
             out.append(BargeIn(float(data.get("onset", t)), t, cut[0] if cut else None))
     return out
 

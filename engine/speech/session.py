@@ -75,7 +75,7 @@ class VoiceReport:
 
 
 class _Floor:
-    """Since when the agent has been quiet (for reactive scripted callers)."""
+    """Since when the agent has been quiet, or sounding (for reactive scripted callers)."""
 
     def __init__(self, session: AgentSession, speaker: VoiceSpeaker) -> None:
         self.session, self.speaker = session, speaker
@@ -91,6 +91,11 @@ class _Floor:
     @property
     def agent_quiet_since(self) -> float | None:
         return self.quiet_since
+
+    @property
+    def agent_audio_since(self) -> float | None:
+        current = self.speaker.player.current
+        return current.started_at if current is not None and self.speaker.player.sounding else None
 
 
 class _Listener:
@@ -172,10 +177,12 @@ class _Listener:
                                       "no_speech": round(transcript.no_speech, 3), "short": short})
             if short and is_backchannel(transcript.text):
                 self._ignored(onset, end, transcript.text)
-            elif transcript.text:
-                if short:  # a short word that is no backchannel ("Stop."): a barge-in after all
+            elif short:
+                # a short word that is no backchannel ("Stop.", "Wait, ..."): a barge-in after all, and
+                # the start of a turn that the detector ends (and recognition hears) as a whole
+                if self.detector.resume(onset, end):
                     interpreter.send("user.speech.started", {"onset": self._t(onset), "barge_in": True})
-                    interpreter.send("user.speech.stopped", {"onset": self._t(onset), "end": self._t(end)})
+            elif transcript.text:
                 interpreter.send("user.said", {"text": transcript.text})
             self.asr_pending -= 1
 
@@ -237,6 +244,8 @@ async def run_voice(
     config = config or VoiceConfig.from_settings(session.chart.agent.voice)
     engines = engines or load_engines(config.tts, config.speed, config.language)
     log = VoiceLog(trio.current_time())
+    for sink in sinks:
+        sink.open(log.start)
     speaker = VoiceSpeaker(engines.synthesizer, sinks, log)
     session.speaker = speaker
     listener = _Listener(session, speaker, engines, config, sinks, log)

@@ -18,6 +18,9 @@ from counterpoint.engine.speech.audio import SAMPLE_RATE, Samples, write_wav
 
 
 class Sink(Protocol):
+    def open(self, start: float) -> None:
+        """The session begins at trio time ``start``."""
+
     def user(self, t: float, frame: Samples) -> None: ...
     def agent(self, t: float, chunk: Samples) -> None: ...
     def close(self) -> None: ...
@@ -43,13 +46,16 @@ class _Track:
 class CallRecording:
     """Stereo WAV of the session: left the user, right the agent (16 kHz, 16-bit).
 
-    ``start`` is the trio time of sample 0 (the session's start).
+    Sample 0 is the session's start (``open``, called by ``run_voice``).
     """
 
-    def __init__(self, path: str | Path, start: float = 0.0) -> None:
+    def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.start = start
+        self.start = 0.0
         self.tracks = (_Track(), _Track())
+
+    def open(self, start: float) -> None:
+        self.start = start
 
     def _at(self, t: float) -> int:
         return max(0, int(round((t - self.start) * SAMPLE_RATE)))
@@ -70,6 +76,9 @@ class CallRecording:
 
 class NullSink:
     """Nothing is played or kept (tests, benchmarks)."""
+
+    def open(self, start: float) -> None:
+        pass
 
     def user(self, t: float, frame: Samples) -> None:
         pass
@@ -97,6 +106,9 @@ class SpeakerSink:
         self._stream: Any = sounddevice.OutputStream(samplerate=SAMPLE_RATE, channels=1, dtype="float32",
                                                      latency="low")
         self._stream.start()
+
+    def open(self, start: float) -> None:
+        pass
 
     def user(self, t: float, frame: Samples) -> None:
         pass

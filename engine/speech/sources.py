@@ -9,12 +9,13 @@ time. When a source ends, the session goes on hearing silence.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import trio
@@ -30,6 +31,11 @@ class Listening(Protocol):
     @property
     def agent_quiet_since(self) -> float | None:
         """Trio time since which the agent has neither spoken nor had a turn running (None: busy)."""
+        ...
+
+    @property
+    def agent_audio_since(self) -> float | None:
+        """Trio time the agent's current audio began (None: it is not sounding)."""
         ...
 
 
@@ -65,31 +71,35 @@ class SamplesSource:
 
 # --------------------------------------------------------------------------- the scripted caller
 
-_LINE = re.compile(r"^\s*(?P<rel>\+)?(?P<t>\d+(?:\.\d*)?)\s*s?\s*[:|]\s*(?P<text>.*\S)\s*$")
+_LINE = re.compile(r"^\s*(?P<rel>[+~])?(?P<t>\d+(?:\.\d*)?)\s*s?\s*[:|]\s*(?P<text>.*\S)\s*$")
+When = Literal["at", "after", "during"]
 
 
 @dataclass(frozen=True)
 class CallerLine:
-    """Say ``text`` at ``at`` session seconds, or (``after_agent``) ``at`` seconds after the agent
-    went quiet (and the previous line was said)."""
+    """Say ``text``: ``at`` session seconds (``when="at"``), ``at`` seconds after the agent answered
+    the previous line and went quiet (``"after"``), or ``at`` seconds into the agent's next
+    speech (``"during"``: a barge-in)."""
 
     at: float
     text: str
-    after_agent: bool = False
+    when: When = "at"
 
 
 def parse_script(text: str, name: str = "<script>") -> list[CallerLine]:
-    """Lines ``2.5: Hello there`` (at 2.5 s) or ``+0.8: Yes please`` (0.8 s after the agent went
-    quiet); blank lines and ``#`` comments are skipped."""
+    """Lines ``2.5: Hello there`` (at 2.5 s), ``+0.8: Yes please`` (0.8 s after the agent answered
+    and went quiet) or ``~1.5: Wait!`` (1.5 s into the agent's next speech); blank lines and ``#``
+    comments are skipped."""
     lines: list[CallerLine] = []
     for number, raw in enumerate(text.splitlines(), 1):
         if not raw.strip() or raw.lstrip().startswith("#"):
             continue
         m = _LINE.match(raw)
         if m is None:
-            raise AudioError(f"{name}:{number}: expected 'SECONDS: text' or '+SECONDS: text' "
-                             f"(e.g. '1.5: Hello' or '+0.8: Yes please'), got {raw.strip()!r}")
-        lines.append(CallerLine(float(m["t"]), m["text"], bool(m["rel"])))
+            raise AudioError(f"{name}:{number}: expected 'SECONDS: text', '+SECONDS: text' or '~SECONDS: text' "
+                             f"(e.g. '1.5: Hello', '+0.8: Yes please', '~1.0: Wait'), got {raw.strip()!r}")
+        when: When = {"+": "after", "~": "during"}.get(m["rel"] or "", "at")  # type: ignore[assignment]
+        lines.append(CallerLine(float(m["t"]), m["text"], when))
     return lines
 
 
@@ -111,10 +121,13 @@ class ScriptedCaller:
         for line, audio in zip(self.lines, self.audio, strict=True):
             said = t  # the previous line ended: a relative line waits for the agent's answer to it
             while True:
-                if line.after_agent:
+                if line.when == "after":
                     quiet = session.agent_quiet_since
                     answered = quiet is not None and quiet > said
                     due = quiet + line.at if answered and quiet is not None else said + NO_ANSWER
+                elif line.when == "during":
+                    sounding = session.agent_audio_since
+                    due = sounding + line.at if sounding is not None and sounding > said else said + NO_ANSWER
                 else:
                     due = start + line.at
                 if due is not None and t >= due - 1e-9:
@@ -155,8 +168,7 @@ class MicrophoneSource:
 
 
 def _offer(send: trio.MemorySendChannel[Samples], block: Samples) -> None:
-    try:
+    # the session fell more than a second behind: drop audio rather than grow late
+    with contextlib.suppress(trio.WouldBlock):
         send.send_nowait(block)
-    except trio.WouldBlock:
-        pass  # the session fell behind by more than a second: drop audio rather than grow late
 

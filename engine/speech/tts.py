@@ -111,7 +111,9 @@ def aligned_words(text: str, alignments: list[tuple[str, int]], rate: int) -> tu
 
 
 class PiperSynthesizer:
-    """Piper with the en_US-joe-medium voice; word times from its alignments when ``onnx`` is there."""
+    """Piper with the en_US-joe-medium voice; word times from its alignments when ``onnx`` is there.
+
+    Deterministic: the same text gives the same samples."""
 
     name = "piper"
 
@@ -130,7 +132,10 @@ class PiperSynthesizer:
             self.alignments = False
         self._voice: Any = PiperVoice.load(joe.model_path(), config_path=joe.config_path(),
                                            include_alignments=self.alignments)
-        self._config = SynthesisConfig(length_scale=1.0 / speed if speed > 0 else None, volume=0.8)
+        # Piper's random variation is off: the same text always gives the same audio, so voice
+        # sessions, their tests and their replays repeat exactly.
+        self._config = SynthesisConfig(length_scale=1.0 / speed if speed > 0 else None, noise_scale=0.0,
+                                       noise_w_scale=0.0, volume=0.8)
 
     def synthesize(self, text: str) -> Speech:
         parts: list[Samples] = []

@@ -161,3 +161,15 @@ class TurnDetector:
             self.in_turn = True
             return Started(onset, end, agent_speaking)
         return None
+
+    def resume(self, onset: float, end: float) -> bool:
+        """An ignored sound from ``onset`` to ``end`` turned out to be words: make it the start of
+        a turn, joined with whatever was heard since. True when the turn was not started yet
+        (the caller sends ``user.speech.started``)."""
+        if self.in_turn:
+            self._onset = min(onset, self._onset if self._onset is not None else onset)
+            return False
+        self._onset = min(onset, self._onset) if self._onset is not None else onset
+        self._last_voice = max(self._last_voice, end) if self._voiced > 0 else end
+        self.in_turn = True
+        return True

@@ -36,7 +36,7 @@ def _state_segments(records: Sequence[Record], end: float) -> list[tuple[float, 
     if not changes:
         return []
     always = set(changes[0][1]).intersection(*(set(c) for _, c in changes))
-    out = []
+    out: list[tuple[float, float, str]] = []
     for i, (t, config) in enumerate(changes):
         stop = changes[i + 1][0] if i + 1 < len(changes) else end
         label = " · ".join(s for s in config if s not in always) or " · ".join(config[-1:])
