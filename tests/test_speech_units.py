@@ -17,6 +17,7 @@ from counterpoint.engine.speech.tts import aligned_words, estimate_words
 from counterpoint.engine.speech.vad import (
     WINDOW_SECONDS,
     Ignored,
+    Paused,
     Started,
     Stopped,
     TurnDetector,
@@ -43,7 +44,8 @@ def detector() -> TurnDetector:
 
 def test_a_turn_starts_after_min_speech_and_stops_after_the_end_of_turn_silence() -> None:
     out = run(detector(), [(0.0, 0.32), (0.9, 1.6), (0.05, 1.0)])
-    started, stopped = out
+    started, paused, stopped = out
+    assert isinstance(paused, Paused) and (paused.onset, paused.end) == (stopped.onset, stopped.end)  # type: ignore[union-attr]
     assert isinstance(started, Started) and not started.barge_in
     assert started.onset == pytest.approx(0.32)
     assert started.at - started.onset == pytest.approx(4 * WINDOW_SECONDS)  # 0.1 s → 4 windows of 32 ms
@@ -70,7 +72,13 @@ def test_a_comma_pause_does_not_split_a_sound_but_a_longer_silence_does() -> Non
 
 def test_hysteresis_keeps_a_turn_through_soft_syllables() -> None:
     out = run(detector(), [(0.9, 0.5), (0.4, 0.6), (0.9, 0.3), (0.0, 1.0)])
-    assert [type(d) for d in out] == [Started, Stopped]
+    assert [type(d) for d in out] == [Started, Paused, Stopped]
+
+
+def test_a_pause_that_is_not_the_end_is_reported_again_at_the_next_pause() -> None:
+    out = run(detector(), [(0.9, 0.5), (0.0, 0.4), (0.9, 0.5), (0.0, 1.0)])
+    assert [type(d) for d in out] == [Started, Paused, Paused, Stopped]
+    assert out[1].end < out[2].end == out[3].end  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("text", ["Mm-hm.", "Yeah.", "okay", "Uh-huh", "I see.", "Right, right.", ""])
@@ -185,7 +193,7 @@ def test_percentiles_use_the_nearest_rank() -> None:
 def test_voice_settings_override_the_defaults() -> None:
     assert VoiceConfig.from_settings(None) == VoiceConfig()
     config = VoiceConfig.from_settings(VoiceSettings(tts="joe", speed=1.2, min_barge_in=0.4))
-    assert (config.tts, config.speed, config.min_barge_in, config.end_of_turn) == ("piper", 1.2, 0.4, 0.7)
+    assert (config.tts, config.speed, config.min_barge_in, config.end_of_turn) == ("piper", 1.2, 0.4, 0.6)
 
 
 def test_an_ignored_sound_that_was_words_resumes_as_the_start_of_a_turn() -> None:
@@ -194,9 +202,14 @@ def test_an_ignored_sound_that_was_words_resumes_as_the_start_of_a_turn() -> Non
     assert [type(x) for x in first] == [Ignored]
     assert d.resume(first[0].onset, first[0].end)  # it was a word: the turn starts (and is not yet over)
     rest = run(d, [(0.9, 0.5), (0.0, 1.0)], agent=True, t=1.024)
-    assert [type(x) for x in rest] == [Stopped]
+    assert [type(x) for x in rest] == [Paused, Stopped]
+    rest = rest[1:]
     assert rest[0].onset == pytest.approx(0.32)  # one turn from "Wait," to the end, heard whole
     assert rest[0].end == pytest.approx(1.024 + 0.5, abs=WINDOW_SECONDS)
+    late = detector()
+    ignored = run(late, [(0.9, 0.35), (0.0, 0.35), (0.9, 1.0), (0.0, 1.0)], agent=True)
+    assert [type(x) for x in ignored] == [Ignored, Started, Paused, Stopped]
+    assert not late.resume(0.0, 0.35) and not late.in_turn  # recognised too late: the next turn stands
     again = detector()
     run(again, [(0.9, 1.0)], agent=True)  # a turn already running
     assert again.in_turn and not again.resume(0.0, 0.1)  # is not started twice

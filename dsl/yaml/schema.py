@@ -295,7 +295,7 @@ def json_schema() -> dict[str, Any]:
                             "min_barge_in": {"type": ["number", "null"], "minimum": 0,
                                              "description": "Seconds of speech before the user stops the agent (0.6)."},
                             "end_of_turn": {"type": ["number", "null"], "minimum": 0,
-                                            "description": "Seconds of silence that end the user's turn (0.7)."},
+                                            "description": "Seconds of silence that end the user's turn (0.6)."},
                         },
                         "Voice settings.",
                     ),

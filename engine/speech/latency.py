@@ -89,11 +89,11 @@ def barge_ins(records: Sequence[Record]) -> list[BargeIn]:
 
 def real_time_factors(records: Sequence[Record]) -> dict[str, float | None]:
     """Compute seconds per second of audio, for recognition and synthesis."""
-    def rtf(name: str, audio_key: str) -> float | None:
-        done = [(float(d["seconds"]), float(d[audio_key])) for _, n, d in records if n == name and d.get(audio_key)]
+    def rtf(names: tuple[str, ...], audio_key: str) -> float | None:
+        done = [(float(d["seconds"]), float(d[audio_key])) for _, n, d in records if n in names and d.get(audio_key)]
         audio = sum(a for _, a in done)
         return sum(s for s, _ in done) / audio if audio else None
-    return {"asr": rtf("asr.done", "audio"), "tts": rtf("tts.done", "audio")}
+    return {"asr": rtf(("asr.done", "asr.early"), "audio"), "tts": rtf(("tts.done",), "audio")}
 
 
 def _ms(value: float | None) -> str:

@@ -21,7 +21,7 @@ import trio
 from counterpoint.engine.agent.session import AgentSession
 from counterpoint.engine.runtime.interpreter import StepRecord
 from counterpoint.engine.speech import latency
-from counterpoint.engine.speech.asr import Recognizer
+from counterpoint.engine.speech.asr import Recognizer, Transcript
 from counterpoint.engine.speech.audio import CHUNK, CHUNK_SECONDS, SAMPLE_RATE, Samples
 from counterpoint.engine.speech.clock import Record, VoiceLog, offload
 from counterpoint.engine.speech.settings import VoiceConfig
@@ -32,6 +32,7 @@ from counterpoint.engine.speech.tts import Synthesizer, load_synthesizer
 from counterpoint.engine.speech.vad import (
     WINDOW_SECONDS,
     Ignored,
+    Paused,
     Started,
     Stopped,
     StreamingVAD,
@@ -112,7 +113,9 @@ class _Listener:
         self.start: float | None = None  # trio time of sample 0
         self.windows = 0
         self.asr_pending = 0
-        self._asr_send, self._asr_receive = trio.open_memory_channel[tuple[float, float, bool]](math.inf)
+        self._asr_send, self._asr_receive = trio.open_memory_channel[tuple[str, float, float]](math.inf)
+        #: the transcript made at the turn's first pause, by (onset, end): used when the turn ends there
+        self._early: dict[tuple[float, float], Transcript] = {}
 
     def _t(self, seconds: float) -> float:
         """Audio seconds → session seconds."""
@@ -137,7 +140,7 @@ class _Listener:
             if decision is not None:
                 self._decide(decision)
 
-    def _decide(self, d: Started | Stopped | Ignored) -> None:
+    def _decide(self, d: Started | Stopped | Paused | Ignored) -> None:
         interpreter = self.session.interpreter
         assert interpreter is not None
         if isinstance(d, Started):
@@ -145,10 +148,13 @@ class _Listener:
         elif isinstance(d, Stopped):
             interpreter.send("user.speech.stopped", {"onset": self._t(d.onset), "end": self._t(d.end)})
             self.asr_pending += 1
-            self._asr_send.send_nowait((d.onset, d.end, False))
+            self._asr_send.send_nowait(("turn", d.onset, d.end))
+        elif isinstance(d, Paused):
+            self.asr_pending += 1
+            self._asr_send.send_nowait(("early", d.onset, d.end))
         elif d.while_agent_spoke:  # a backchannel, or a short word that should stop the agent
             self.asr_pending += 1
-            self._asr_send.send_nowait((d.onset, d.end, True))
+            self._asr_send.send_nowait(("short", d.onset, d.end))
         else:
             self._ignored(d.onset, d.end, "")
 
@@ -157,10 +163,20 @@ class _Listener:
                                        "text": text})
 
     async def recognise(self) -> None:
-        """One utterance at a time, in order, so ``user.said`` events keep the turns' order."""
+        """One utterance at a time, in order, so ``user.said`` events keep the turns' order.
+
+        A turn is first transcribed at its first pause (``early``); when the turn ends at that
+        same pause, that transcript is used and ``user.said`` follows at once."""
         interpreter = self.session.interpreter
         assert interpreter is not None
-        async for onset, end, short in self._asr_receive:
+        async for kind, onset, end in self._asr_receive:
+            early = self._early.pop((onset, end), None) if kind == "turn" else None
+            if early is not None:
+                self.log.add("asr.done", {"seconds": 0.0, "text": early.text, "early": True})
+                if early.text:
+                    interpreter.send("user.said", {"text": early.text})
+                self.asr_pending -= 1
+                continue
             a = max(0, int((onset - _PREROLL) * SAMPLE_RATE))
             b = min(self.samples, int((end + _AFTER) * SAMPLE_RATE))
             clip = self.audio[a:b].copy()
@@ -171,6 +187,13 @@ class _Listener:
                 self.log.add("voice.error", {"stage": "asr", "error": f"{type(exc).__name__}: {exc}"})
                 interpreter.send("voice.error", {"stage": "asr", "error": str(exc)})
                 self.asr_pending -= 1
+                continue
+            short = kind == "short"
+            self.asr_pending -= 1
+            if kind == "early":
+                self._early = {(onset, end): transcript}
+                self.log.add("asr.early", {"seconds": round(trio.current_time() - t0, 4),
+                                           "audio": round(len(clip) / SAMPLE_RATE, 3), "text": transcript.text})
                 continue
             self.log.add("asr.done", {"seconds": round(trio.current_time() - t0, 4),
                                       "audio": round(len(clip) / SAMPLE_RATE, 3), "text": transcript.text,
@@ -184,7 +207,6 @@ class _Listener:
                     interpreter.send("user.speech.started", {"onset": self._t(onset), "barge_in": True})
             elif transcript.text:
                 interpreter.send("user.said", {"text": transcript.text})
-            self.asr_pending -= 1
 
     @property
     def busy(self) -> bool:

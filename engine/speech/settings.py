@@ -10,7 +10,7 @@ from counterpoint.dsl.model import VoiceSettings
 VAD_THRESHOLD = 0.5
 MIN_SPEECH = 0.1
 MIN_BARGE_IN = 0.6
-END_OF_TURN = 0.7
+END_OF_TURN = 0.6
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,15 @@ class Stopped:
 
 
 @dataclass(frozen=True)
+class Paused:
+    """The user's turn has been silent for ``early`` seconds (it may go on): recognition can start
+    on the speech so far, so the transcript is ready when the turn ends."""
+
+    onset: float
+    end: float
+
+
+@dataclass(frozen=True)
 class Ignored:
     """A sound too short to be a turn (or, while the agent spoke, a barge-in)."""
 
@@ -103,7 +112,7 @@ class Ignored:
     while_agent_spoke: bool
 
 
-Decision = Started | Stopped | Ignored
+Decision = Started | Stopped | Paused | Ignored
 
 
 class TurnDetector:
@@ -116,13 +125,16 @@ class TurnDetector:
     """
 
     def __init__(self, *, threshold: float, min_speech: float, min_barge_in: float, end_of_turn: float,
-                 gap: float = 0.3) -> None:
+                 gap: float = 0.3, early: float = 0.25) -> None:
         self.threshold = threshold
         self.low = max(0.01, threshold - 0.15)
         self.min_speech = min_speech
         self.min_barge_in = min_barge_in
         self.end_of_turn = end_of_turn
         self.gap = gap
+        self.early = min(early, end_of_turn)
+        self._paused = False  # Paused was reported for the current silence
+        self._last_turn = -1.0  # onset of the last turn that ended
         self._onset: float | None = None  # start of the candidate or turn
         self._voiced = 0.0  # seconds of speech in the candidate
         self._last_voice = 0.0  # end of the last speech window
@@ -146,12 +158,16 @@ class TurnDetector:
         if voiced:
             self._voiced += WINDOW_SECONDS
             self._last_voice = end
+            self._paused = False
         self._agent_spoke = self._agent_spoke or agent_speaking
         onset = self._onset
         if self.in_turn:
             if end - self._last_voice >= self.end_of_turn:
-                self.in_turn, self._onset = False, None
+                self.in_turn, self._onset, self._last_turn = False, None, onset
                 return Stopped(onset, self._last_voice, end)
+            if not self._paused and end - self._last_voice >= self.early:
+                self._paused = True
+                return Paused(onset, self._last_voice)
             return None
         if end - self._last_voice >= self.gap:
             self._onset = None
@@ -165,7 +181,10 @@ class TurnDetector:
     def resume(self, onset: float, end: float) -> bool:
         """An ignored sound from ``onset`` to ``end`` turned out to be words: make it the start of
         a turn, joined with whatever was heard since. True when the turn was not started yet
-        (the caller sends ``user.speech.started``)."""
+        (the caller sends ``user.speech.started``). A turn that began after the sound and has
+        already ended (recognition was slow) keeps its own transcript: nothing changes then."""
+        if not self.in_turn and self._onset is None and self._last_turn > onset:
+            return False
         if self.in_turn:
             self._onset = min(onset, self._onset if self._onset is not None else onset)
             return False

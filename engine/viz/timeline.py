@@ -106,7 +106,7 @@ def draw_timeline(records: Sequence[Record], path: str | Path, *, title: str | N
                     linewidth=0.8)
                 ax.axvline(t, color=_COLOURS["cut"], linewidth=1.0, linestyle="--")
             note("agent", start, f"“{_short(str(data.get('heard', '')))}”")
-        elif name in ("asr.done", "tts.done"):
+        elif name in ("asr.done", "asr.early", "tts.done"):
             seconds = float(data.get("seconds", 0.0))
             bar("asr / tts", t - seconds, t, _COLOURS[parts[0]])
         elif name == "llm.started":
