@@ -1,5 +1,6 @@
-"""The voice pipeline's pure parts: turn detection, backchannels, sentences, scripts, the call
-recording, latency figures and settings. No models: these run in milliseconds."""
+"""The voice pipeline's parts: turn detection, backchannels, sentences, scripts, the call
+recording, latency figures, settings, and the listener's memory. No models but the small
+Silero VAD: these run in about a second."""
 
 from __future__ import annotations
 
@@ -213,3 +214,25 @@ def test_an_ignored_sound_that_was_words_resumes_as_the_start_of_a_turn() -> Non
     again = detector()
     run(again, [(0.9, 1.0)], agent=True)  # a turn already running
     assert again.in_turn and not again.resume(0.0, 0.1)  # is not started twice
+
+
+def test_the_listener_keeps_only_recent_audio_while_no_turn_needs_it() -> None:
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from faster_whisper.vad import get_vad_model
+
+    from counterpoint.engine.speech.audio import CHUNK_SECONDS
+    from counterpoint.engine.speech.clock import VoiceLog
+    from counterpoint.engine.speech.session import VoiceEngines, _Listener
+
+    quiet: Any = SimpleNamespace(busy=False, interpreter=None)
+    engines = VoiceEngines(get_vad_model(), cast(Any, None), cast(Any, None))
+    listener = _Listener(quiet, SimpleNamespace(speaking=False), engines, VoiceConfig(), [], VoiceLog())  # type: ignore[arg-type]
+    tone = (0.1 * np.sin(np.arange(CHUNK) / 3)).astype(np.float32)  # no speech: no turn is ever pending
+    for i in range(int(70 / CHUNK_SECONDS)):
+        listener.hear(i * CHUNK_SECONDS, tone * (i % 7))
+    assert listener.samples == 70 * SAMPLE_RATE
+    assert listener.samples - listener.dropped <= 30 * SAMPLE_RATE and len(listener.audio) == 60 * SAMPLE_RATE
+    last = listener.audio[listener.samples - listener.dropped - CHUNK:listener.samples - listener.dropped]
+    assert last == pytest.approx(tone * ((int(70 / CHUNK_SECONDS) - 1) % 7))  # the newest frame is where it belongs

@@ -42,6 +42,7 @@ from counterpoint.engine.speech.vad import (
 
 _PREROLL = 0.2  # seconds of audio before the detected onset given to the recogniser
 _AFTER = 0.2  # and after the end
+_KEEP = SAMPLE_RATE * 30  # audio kept while no turn needs it: at most 30 s, then the last 15 s
 
 
 @dataclass(frozen=True)
@@ -108,8 +109,9 @@ class _Listener:
         self.vad = StreamingVAD(engines.vad_model)
         self.detector = TurnDetector(threshold=config.vad_threshold, min_speech=config.min_speech,
                                      min_barge_in=config.min_barge_in, end_of_turn=config.end_of_turn)
-        self.audio = np.zeros(SAMPLE_RATE * 60, dtype=np.float32)  # the user's audio, by sample
+        self.audio = np.zeros(SAMPLE_RATE * 60, dtype=np.float32)  # the user's recent audio
         self.samples = 0  # samples heard
+        self.dropped = 0  # samples heard before self.audio[0] (old audio no turn needs any more)
         self.start: float | None = None  # trio time of sample 0
         self.windows = 0
         self.asr_pending = 0
@@ -127,11 +129,15 @@ class _Listener:
             self.start = t
         for sink in self.sinks:
             sink.user(t, frame)
-        end = self.samples + len(frame)
+        if not self.busy and self.samples - self.dropped > _KEEP:  # nothing will ask for old audio
+            keep = self.audio[self.samples - self.dropped - _KEEP // 2:self.samples - self.dropped]
+            self.dropped = self.samples - len(keep)
+            self.audio[: len(keep)] = keep
+        at, end = self.samples - self.dropped, self.samples - self.dropped + len(frame)
         if end > len(self.audio):
             self.audio = np.concatenate([self.audio, np.zeros(max(len(self.audio), len(frame)), np.float32)])
-        self.audio[self.samples:end] = frame
-        self.samples = end
+        self.audio[at:end] = frame
+        self.samples += len(frame)
         busy = self.session.busy or self.speaker.speaking
         for prob in self.vad.push(frame):
             start = self.windows * WINDOW_SECONDS
@@ -177,8 +183,8 @@ class _Listener:
                     interpreter.send("user.said", {"text": early.text})
                 self.asr_pending -= 1
                 continue
-            a = max(0, int((onset - _PREROLL) * SAMPLE_RATE))
-            b = min(self.samples, int((end + _AFTER) * SAMPLE_RATE))
+            a = max(0, int((onset - _PREROLL) * SAMPLE_RATE) - self.dropped)
+            b = min(self.samples, int((end + _AFTER) * SAMPLE_RATE)) - self.dropped
             clip = self.audio[a:b].copy()
             t0 = trio.current_time()
             try:

@@ -145,28 +145,21 @@ class VoiceUtterance:
         self.speaker.player.wake()
 
     def take(self) -> Samples | None:
-        """The next chunk to play, or None when none is ready."""
+        """The next chunk to play (across sentences; shorter only at the end of what is ready),
+        or None when nothing is ready."""
         if self._stopped is not None or not self._audio:
             return None
-        buf = self._audio[0]
-        chunk, rest = buf[:CHUNK], buf[CHUNK:]
-        if len(rest):
-            self._audio[0] = rest
-        else:
-            self._audio.pop(0)
-        if len(chunk) < CHUNK and self._audio:  # fill the chunk from the next sentence
-            more = self.take_upto(CHUNK - len(chunk))
-            chunk = np.concatenate([chunk, more])
-        return chunk
-
-    def take_upto(self, n: int) -> Samples:
-        buf = self._audio[0]
-        part, rest = buf[:n], buf[n:]
-        if len(rest):
-            self._audio[0] = rest
-        else:
-            self._audio.pop(0)
-        return part
+        parts: list[Samples] = []
+        need = CHUNK
+        while need and self._audio:
+            buf = self._audio[0]
+            parts.append(buf[:need])
+            if len(buf) > need:
+                self._audio[0] = buf[need:]
+            else:
+                self._audio.pop(0)
+            need -= len(parts[-1])
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     @property
     def drained(self) -> bool:
@@ -216,7 +209,8 @@ class Player:
                     if self.sounding:
                         await trio.sleep_until(self.sounding_until)
                     utt._done.set()
-                    self.current = None
+                    if self.current is utt:  # (a new utterance may have begun meanwhile)
+                        self.current = None
                     continue
                 self._wake = trio.Event()
                 await self._wake.wait()
