@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 import trio
 import trio.testing
 
@@ -121,3 +122,34 @@ def test_the_timeline_draws_every_kind_of_record(tmp_path: Path) -> None:
     out = draw_timeline(records, tmp_path / "t.png", title="test")
     data = out.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+
+
+class Hoarse(ToneSynth):
+    """Fails on sentences that mention a frog."""
+
+    def synthesize(self, text: str) -> Speech:
+        if "frog" in text:
+            raise RuntimeError("voice model crashed")
+        return super().synthesize(text)
+
+
+def test_a_sentence_that_fails_to_synthesise_is_logged_and_skipped(tmp_path: Path) -> None:
+    synth = Hoarse()
+
+    async def main() -> tuple[str, VoiceLog]:
+        log = VoiceLog(trio.current_time())
+        speaker = VoiceSpeaker(synth, [], log)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(speaker.run)
+            utt = speaker.begin()
+            utt.feed("One two. A frog here. Three.")
+            text = await utt.finish()
+            nursery.cancel_scope.cancel()
+        return text, log
+
+    text, log = trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    assert text == "One two. A frog here. Three."
+    (error,) = [d for _, name, d in log.records if name == "voice.error"]
+    assert error == {"stage": "tts", "error": "RuntimeError: voice model crashed"}
+    (end,) = [t for t, name, _ in log.records if name == "agent.audio.ended"]
+    assert end == pytest.approx(0.76)  # "One two." and "Three.": 3 words of 0.25 s, in whole 20 ms chunks

@@ -6,6 +6,8 @@ The models need the ``voice`` extra (faster-whisper with Whisper tiny.en); Piper
 preferred voice, is the optional ``piper`` extra, else ``espeak-ng`` speaks.
 """
 
+from counterpoint.engine.speech.asr import VoiceUnavailable
+from counterpoint.engine.speech.audio import AudioError
 from counterpoint.engine.speech.clock import Record, VoiceLog
 from counterpoint.engine.speech.session import VoiceEngines, VoiceReport, load_engines, run_voice
 from counterpoint.engine.speech.settings import VoiceConfig
@@ -21,7 +23,7 @@ from counterpoint.engine.speech.sources import (
 from counterpoint.engine.speech.speaker import VoiceSpeaker
 
 __all__ = [
-    "AudioSource", "CallRecording", "CallerLine", "MicrophoneSource", "NullSink", "Record", "SamplesSource",
+    "AudioError", "AudioSource", "CallRecording", "CallerLine", "MicrophoneSource", "NullSink", "Record", "SamplesSource",
     "ScriptedCaller", "Sink", "SpeakerSink", "VoiceConfig", "VoiceEngines", "VoiceLog", "VoiceReport",
-    "VoiceSpeaker", "load_engines", "parse_script", "run_voice",
+    "VoiceSpeaker", "VoiceUnavailable", "load_engines", "parse_script", "run_voice",
 ]  # fmt: skip
