@@ -236,3 +236,11 @@ def test_the_listener_keeps_only_recent_audio_while_no_turn_needs_it() -> None:
     assert listener.samples - listener.dropped <= 30 * SAMPLE_RATE and len(listener.audio) == 60 * SAMPLE_RATE
     last = listener.audio[listener.samples - listener.dropped - CHUNK:listener.samples - listener.dropped]
     assert last == pytest.approx(tone * ((int(70 / CHUNK_SECONDS) - 1) % 7))  # the newest frame is where it belongs
+
+
+def test_the_concierge_caller_script_parses() -> None:
+    from pathlib import Path
+
+    path = Path(__file__).parent.parent / "agents" / "concierge" / "concierge.caller.txt"
+    lines = parse_script(path.read_text(encoding="utf-8"), str(path))
+    assert [line.when for line in lines] == ["after", "during", "after", "after"]

@@ -10,6 +10,7 @@ sinks. Everything is logged as timed records for the timeline and the latency su
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -56,7 +57,9 @@ class VoiceEngines:
 
 @cache
 def load_engines(tts: str = "auto", speed: float = 1.0, language: str = "en") -> VoiceEngines:
-    """Silero VAD, Whisper tiny.en and the synthesiser, loaded once per process."""
+    """Silero VAD, Whisper tiny.en and the synthesiser, loaded once per process (offline: the
+    model hub is never asked)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from faster_whisper.vad import get_vad_model
 
     return VoiceEngines(get_vad_model(), Recognizer(language), load_synthesizer(tts, speed))
