@@ -232,8 +232,10 @@ def _chart_listener(session: AgentSession, log: VoiceLog) -> Any:
             if event.name in timers:
                 log.add("timer.fired", {"name": event.name}, at=event.time)
         if record.entered or record.exited:
+            leaves = [s for s in record.configuration if not session.chart.state(s).children]
             log.add("state.changed", {"entered": list(record.entered), "exited": list(record.exited),
-                                      "configuration": list(record.configuration)}, at=record.time)
+                                      "configuration": list(record.configuration), "leaves": leaves},
+                    at=record.time)
     return listen
 
 

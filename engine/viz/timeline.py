@@ -31,8 +31,10 @@ def _short(text: str, width: int = 38) -> str:
 
 
 def _state_segments(records: Sequence[Record], end: float) -> list[tuple[float, float, str]]:
-    """(start, end, label) per configuration; states active throughout are left out of the labels."""
-    changes = [(t, list(d.get("configuration", []))) for t, n, d in records if n == "state.changed"]
+    """(start, end, label) per configuration, labelled by its atomic states (``leaves``) when the
+    records say which they are, else by the states not active throughout."""
+    changes = [(t, list(d.get("leaves") or d.get("configuration", []))) for t, n, d in records
+               if n == "state.changed"]
     if not changes:
         return []
     always = set(changes[0][1]).intersection(*(set(c) for _, c in changes))
@@ -74,9 +76,13 @@ def draw_timeline(records: Sequence[Record], path: str | Path, *, title: str | N
         ax.text(t, y[row] + (0.38 if above else -0.38), text, fontsize=6.5, va="bottom" if above else "top",
                 ha="left", clip_on=True)
 
+    width_in = fig.get_figwidth() * 0.85
     for i, (start, stop, label) in enumerate(_state_segments(records, end)):
         bar("states", start, stop, "#f2e7c9" if i % 2 else "#e6d6a8", edgecolor="#b59a55", linewidth=0.5)
-        ax.text(start + 0.05, y["states"], label, fontsize=6.5, va="center", clip_on=True)
+        fits = int((stop - start) / end * width_in / 0.05)  # characters of 6.5 pt that fit the bar
+        if fits >= 3:
+            text = label if len(label) <= fits else label[: fits - 1] + "…"
+            ax.text(start + 0.05, y["states"], text, fontsize=6.5, va="center", clip_on=True)
 
     user_open: float | None = None
     agent_open: dict[Any, float] = {}
