@@ -104,7 +104,7 @@ def parse_script(text: str, name: str = "<script>") -> list[CallerLine]:
 
 
 #: A relative line is said anyway when the agent has not answered the previous one after this long.
-NO_ANSWER = 20.0
+NO_ANSWER = 60.0
 
 
 class ScriptedCaller:
