@@ -1,4 +1,5 @@
-"""The shape of the chart: initial states (E103/E104), finals (E105), history and parallel
+"""The shape of the chart: initial states (E103/E104; a compound state's may be a history
+state, "resume where we left off"), finals (E105), history and parallel
 states (E106), timer periods (E007)."""
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def check_structure(ctx: Context, state: State, parent: State | None) -> None:
         ctx.diags.append(
             Diagnostic("E104", msg, state.span, did_you_mean(state.initial, regions) or _choose(regions))
         )
-    elif state.initial is not None and state.initial not in regions:
+    elif state.initial is not None and state.initial not in regions and state.kind is not StateKind.STATE:
         ctx.diags.append(
             Diagnostic(
                 "E104",
