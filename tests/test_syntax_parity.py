@@ -277,10 +277,10 @@ CASES = [
         "agent a\nstate s { entry raise ¦user.* }\n",
     ),
     Case(
-        "pattern_star_middle",
+        "pattern_star_inside_a_part",
         "E115",
-        "agent: a\nstates:\n  s: {on: {¦user.*.said: s}}\n",
-        "agent a\nstate s { on ¦user.*.said -> s }\n",
+        "agent: a\nstates:\n  s: {on: {¦user.x*.said: s}}\n",
+        "agent a\nstate s { on ¦user.x*.said -> s }\n",
     ),
     Case(
         "pattern_star_suffix",
