@@ -79,6 +79,15 @@ def check_structure(ctx: Context, state: State, parent: State | None) -> None:
                 _choose(regions) or "add a state to enter first",
             )
         )
+    if state.initial_actions and (state.kind is not StateKind.STATE or not children):
+        ctx.diags.append(
+            Diagnostic(
+                "E104",
+                f"state '{state.id}' has initial actions but is not a compound state",
+                located(state.initial_actions[0].span, state.span),
+                "only a state with children has an initial transition; use entry actions instead",
+            )
+        )
     if state.kind is StateKind.PARALLEL and children and not regions:
         ctx.diags.append(
             Diagnostic(
@@ -86,6 +95,15 @@ def check_structure(ctx: Context, state: State, parent: State | None) -> None:
                 f"parallel state '{state.id}' has only history children",
                 state.span,
                 "a parallel state needs at least one region (a state) besides its history states",
+            )
+        )
+    elif state.kind is StateKind.STATE and children and not regions:
+        ctx.diags.append(
+            Diagnostic(
+                "E106",
+                f"compound state '{state.id}' has only history children",
+                state.span,
+                "a history state stands for a child that was active: add the states it can resume",
             )
         )
     if state.kind is StateKind.FINAL:
