@@ -12,7 +12,8 @@ from __future__ import annotations
 import pytest
 
 from counterpoint.dsl import load_text, load_yaml
-from counterpoint.engine import Event, compile, effects as fx, start, step
+from counterpoint.engine import Event, compile, start, step
+from counterpoint.engine import effects as fx
 from helpers.steps import logs, raised, run
 
 

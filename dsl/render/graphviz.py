@@ -20,7 +20,15 @@ import graphviz
 
 from counterpoint.dsl.diagnostics import did_you_mean
 from counterpoint.dsl.model import Action, Agent, State, StateKind, Timer, Transition, walk_states
-from counterpoint.dsl.render.labels import NAME_MAX, PROMPT_MAX, actions_text, activity_text, edge_lines, esc, shorten
+from counterpoint.dsl.render.labels import (
+    NAME_MAX,
+    PROMPT_MAX,
+    actions_text,
+    activity_text,
+    edge_lines,
+    esc,
+    shorten,
+)
 
 FORMATS = ("svg", "png", "pdf", "dot")
 INSTALL_HINT = "install Graphviz: apt-get install graphviz"

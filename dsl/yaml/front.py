@@ -207,10 +207,20 @@ class _Front(Reader):
             events=get("events", self.events, ()),
             priorities=get("priorities", self.priorities, ()),
             tools=get("tools", self.tools, ()),
-            initial=get("initial", lambda n: self.name(n, "initial state"), None),
+            initial=get("initial", self.agent_initial, None),
             states=get("states", self.states, ()),
             span=self.span(root),
         )
+
+    def agent_initial(self, node: YNode) -> str | None:
+        if node.kind != "map":
+            return self.name(node, "initial state")
+        target, _ = self.initial(node)
+        self.error(
+            "E004", "the agent's initial state takes no actions", node,
+            f"put them in the entry of '{target}'" if target else "name a top-level state",
+        )  # fmt: skip
+        return target
 
     def llm(self, node: YNode) -> LLMSettings | None:
         if node.kind == "scalar" and node.value is None:
@@ -530,12 +540,16 @@ class _Front(Reader):
         guard = None
         internal = False
         actions: list[Action] = []
-        for key, (k, v) in self.fields(node, what, (*allowed, "if")).items():
+        found = self.fields(node, what, (*allowed, *IF_KEYS))
+        for key, (k, v) in found.items():
             if key == "if":
                 self.error(
                     "E005", f"'if' cannot be written directly on {what}", k,
                     "put it in the actions: do: [{if: ..., then: ...}]",
                 )  # fmt: skip
+            elif key in IF_KEYS:
+                if "if" not in found:  # else part of the misplaced 'if' reported above
+                    self.unknown_key(key, k, what, allowed)
             elif key == "target":
                 targets = self.names(v, "target state")
             elif key == "guard":

@@ -417,7 +417,7 @@ def _action(a: Action) -> Node:
         first, *others = a.branches
         pairs = [("if", _s(first.cond.source)), ("then", _actions(first.actions))]
         if others:
-            arms = [_map([("if", _s(b.cond.source)), ("then", _actions(b.actions))]) for b in others]
+            arms: list[Node] = [_map([("if", _s(b.cond.source)), ("then", _actions(b.actions))]) for b in others]
             pairs.append(("elif", _seq(arms)))
         if a.orelse:
             pairs.append(("else", _actions(a.orelse)))
