@@ -56,9 +56,12 @@ class ConfigInfo:
 
 
 class Plan:
-    """A microstep's structure. ``done[i]`` are the events raised after entering ``entries[i]``."""
+    """A microstep's structure. ``done[i]`` are the events raised after entering ``entries[i]``;
+    ``exit_ids`` and ``entry_ids`` name the states exited and entered (for listeners)."""
 
-    __slots__ = ("transitions", "exits", "records", "entries", "done", "finished", "next", "simple")
+    __slots__ = (
+        "transitions", "exits", "records", "entries", "done", "finished", "next", "simple", "exit_ids", "entry_ids",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -79,6 +82,9 @@ class Plan:
         self.finished = finished
         self.next = next_info
         self.simple = simple
+        ids = next_info.chart.ids
+        self.exit_ids = tuple(ids[s] for s in exits)
+        self.entry_ids = tuple(ids[s] for s in entries)
 
 
 def info_for(chart: Chart, states: tuple[int, ...]) -> ConfigInfo:

@@ -20,6 +20,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -47,6 +48,9 @@ if TYPE_CHECKING:
 
 #: Version tag of the dicts :meth:`Interpreter.save` returns.
 SAVE_FORMAT = "counterpoint.interpreter/1"
+
+#: At most this many macrosteps in a row without a checkpoint (see ``_run``).
+MAX_BURST = 64
 
 
 def _now() -> float:
@@ -285,6 +289,8 @@ class Interpreter:
         self._running = False
         self._nursery: trio.Nursery | None = None
         self.macrosteps = 0
+        self._vars_seen: dict[str, Any] | None = None
+        self._vars_view: Mapping[str, Any] = MappingProxyType({})
 
     # ------------------------------------------------------------------ state
 
@@ -421,42 +427,67 @@ class Interpreter:
                 result = start_macrostep(self.chart)
                 self._core = result.snapshot
                 await self._finish_macrostep(None, result)
+            chart, queue = self.chart, self._queue
+            burst = 0  # macrosteps since the loop last let other tasks run
             while not self._stopping and not self.finished:
-                if not self._queue:
+                if not queue:
+                    self._flush_listeners()
                     self._wakeup = trio.Event()
                     await self._wakeup.wait()
+                    burst = 0
                     continue
-                event = self._queue.pop()
+                event = queue.pop()
                 if self._holders and any(hold(event) for hold in self._holders):
                     self._held.append(event)
                     continue
                 if self._listeners:  # the traced variant costs a little more: only when someone looks
-                    result = macrostep(self.chart, self._core, event)
+                    result = macrostep(chart, self._core, event)
                     self._core = result.snapshot
-                    await self._finish_macrostep(event, result)
+                    woke = await self._finish_macrostep(event, result)
                 else:
-                    self._core, effects = step(self.chart, self._core, event)
+                    self._core, effects = step(chart, self._core, event)
                     self.macrosteps += 1
-                    await self._perform(effects)
+                    woke = await self._perform(effects) if effects else False
                     if self._after:
                         await self._macrostep_done(event, effects)
-                # let senders, timers and handlers' tasks run between macrosteps
-                await trio.lowlevel.checkpoint()
+                        woke = True
+                # Let senders, timers and the tasks handlers started run between macrosteps. A
+                # checkpoint costs more than a simple macrostep, and trio lets a task skip the
+                # switch; so a burst of queued events that started nothing runs on, up to
+                # MAX_BURST macrosteps, after which the clock and I/O get their turn anyway.
+                burst += 1
+                if woke or burst >= MAX_BURST:
+                    burst = 0
+                    await trio.lowlevel.checkpoint()
             nursery.cancel_scope.cancel()
 
-    async def _finish_macrostep(self, event: Event | None, result: Macrostep) -> None:
+    def _flush_listeners(self) -> None:
+        """Before waiting for input: listeners that buffer (``flush()``) write what they hold."""
+        for listener in self._listeners:
+            flush = getattr(listener, "flush", None)
+            if flush is not None:
+                flush()
+
+    async def _finish_macrostep(self, event: Event | None, result: Macrostep) -> bool:
+        """Tell the listeners, perform the effects; True when that may have woken other tasks."""
         self.macrosteps += 1
         effects = tuple(result.effects)
         if self._listeners:
             core = self._core
-            record = StepRecord(_now(), event, tuple(result.transitions), tuple(result.exited),
-                                     tuple(result.entered), effects, tuple(core.configuration),
-                                     dict(core.variables), self.macrosteps - 1)
+            # No copies: the core never mutates a snapshot's tuples and mappings once made. One
+            # read-only view per variables dict, so listeners can tell "unchanged" by identity.
+            if core._vars is not self._vars_seen:
+                self._vars_seen = core._vars
+                self._vars_view = MappingProxyType(core._vars)
+            record = StepRecord(_now(), event, result.transitions, result.exited, result.entered, effects,
+                                core.configuration, self._vars_view, self.macrosteps - 1)
             for listener in list(self._listeners):
                 listener(record)
-        await self._perform(effects)
+        woke = await self._perform(effects) if effects else False
         if self._after:
             await self._macrostep_done(event, effects)
+            woke = True
+        return woke
 
     async def _macrostep_done(self, event: Event | None, effects: Sequence[Effect]) -> None:
         for hook in self._after:
@@ -479,17 +510,26 @@ class Interpreter:
 
     # ------------------------------------------------------------------ effects
 
-    async def _perform(self, effects: Iterable[Effect]) -> None:
+    async def _perform(self, effects: Iterable[Effect]) -> bool:
+        """Perform ``effects``; True when that may have woken another task (a handler ran, a
+        timer or a delayed send was armed or cancelled)."""
+        woke = False
+        handlers = self.handlers
         for effect in effects:
             if isinstance(effect, StartTimer):
                 self._start_timer(effect)
+                woke = True
             elif isinstance(effect, CancelTimer):
                 self._cancel(self._timers.pop((effect.key, effect.epoch), None))
+                woke = True
             elif isinstance(effect, SendEvent):
                 self._send_later(effect)
+                woke = True
             elif isinstance(effect, CancelSend):
                 self._cancel(self._sends.pop(effect.send_id, None))
-            for handler in self.handlers:
+                woke = True
+            for handler in handlers:
+                woke = True
                 try:
                     outcome = handler.handle(effect)
                     if inspect.isawaitable(outcome):
@@ -497,6 +537,7 @@ class Interpreter:
                 except Exception as exc:  # a failing handler is an event, never a crash of the loop
                     self.send("error.execution", {"error": f"{type(exc).__name__}: {exc}",
                                                   "effect": type(effect).__name__})
+        return woke
 
     def _start_timer(self, effect: StartTimer) -> None:
         self._cancel(self._timers.pop((effect.key, effect.epoch), None))
