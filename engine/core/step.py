@@ -103,6 +103,16 @@ def macrostep(chart: Chart, snapshot: Snapshot, event: Event | str) -> Macrostep
     info = snapshot._info
     if info is None or info.chart is not chart:
         info = _info_of(chart, snapshot)
+    if not (snapshot._internal or snapshot._pending or snapshot.finished):  # as in step()
+        entry = info.dispatch.get(event.name)
+        if entry is None:
+            entry = dispatch_entry(chart, info, event.name)
+        if entry.__class__ is Plan:
+            if entry.simple and entry.next.quiet:
+                return Macrostep(moved(snapshot, entry.next), [], entry.transitions, entry.exit_ids,
+                                 entry.entry_ids, (event,))
+        elif not entry and info.quiet:
+            return Macrostep(snapshot, [], (), (), (), (event,))
     run = _macrostep(chart, snapshot, event, info, True)
     return Macrostep(snapshot, []) if run is None else run.result()
 
@@ -284,6 +294,10 @@ class _Run:
                     break
         if not selected:
             return None
+        if len(selected) == 1:  # the common case, keyed by the transition's index alone
+            plan = info.plans.get(selected[0].index)
+            if plan is not None:
+                return plan
         return plan_for(self.chart, info, tuple(selected), self._recorded)
 
     def _holds(self, t: ChartTransition, test: Compiled) -> bool:
@@ -320,7 +334,7 @@ class _Run:
             history = self.history if "history" in self.copied else self._copy("history")
             history.update(plan.records)
         exit_ops, timers = chart.exit_ops, chart.timers
-        for s in plan.exits:
+        for s in plan.exits if self.pending or not plan.quiet_exits else ():
             doomed = None
             if self.pending:
                 sid = ids[s]
@@ -346,7 +360,7 @@ class _Run:
             self.leaving = ()
         self.info = plan.next
         entry_ops, done = chart.entry_ops, plan.done
-        for i, s in enumerate(plan.entries):
+        for i, s in enumerate(plan.entries) if not plan.quiet_entries else ():
             if timers[s]:
                 epochs = self.epochs if "epochs" in self.copied else self._copy("epochs")
                 epoch = epochs[ids[s]] = epochs.get(ids[s], 0) + 1

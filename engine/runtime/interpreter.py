@@ -443,20 +443,20 @@ class Interpreter:
                 if self._listeners:  # the traced variant costs a little more: only when someone looks
                     result = macrostep(chart, self._core, event)
                     self._core = result.snapshot
-                    woke = await self._finish_macrostep(event, result)
+                    await self._finish_macrostep(event, result)
                 else:
                     self._core, effects = step(chart, self._core, event)
                     self.macrosteps += 1
-                    woke = await self._perform(effects) if effects else False
+                    if effects:
+                        await self._perform(effects)
                     if self._after:
                         await self._macrostep_done(event, effects)
-                        woke = True
-                # Let senders, timers and the tasks handlers started run between macrosteps. A
-                # checkpoint costs more than a simple macrostep, and trio lets a task skip the
-                # switch; so a burst of queued events that started nothing runs on, up to
-                # MAX_BURST macrosteps, after which the clock and I/O get their turn anyway.
+                # Let senders, timers and the tasks handlers started run. A checkpoint costs more
+                # than a simple macrostep, so a burst of queued events runs on (as if trio's
+                # scheduler had chosen to keep this task running, which a checkpoint allows) for
+                # at most MAX_BURST macrosteps; an empty queue always yields (above).
                 burst += 1
-                if woke or burst >= MAX_BURST:
+                if burst >= MAX_BURST:
                     burst = 0
                     await trio.lowlevel.checkpoint()
             nursery.cancel_scope.cancel()
@@ -468,8 +468,7 @@ class Interpreter:
             if flush is not None:
                 flush()
 
-    async def _finish_macrostep(self, event: Event | None, result: Macrostep) -> bool:
-        """Tell the listeners, perform the effects; True when that may have woken other tasks."""
+    async def _finish_macrostep(self, event: Event | None, result: Macrostep) -> None:
         self.macrosteps += 1
         effects = tuple(result.effects)
         if self._listeners:
@@ -483,11 +482,10 @@ class Interpreter:
                                 core.configuration, self._vars_view, self.macrosteps - 1)
             for listener in list(self._listeners):
                 listener(record)
-        woke = await self._perform(effects) if effects else False
+        if effects:
+            await self._perform(effects)
         if self._after:
             await self._macrostep_done(event, effects)
-            woke = True
-        return woke
 
     async def _macrostep_done(self, event: Event | None, effects: Sequence[Effect]) -> None:
         for hook in self._after:
@@ -510,26 +508,18 @@ class Interpreter:
 
     # ------------------------------------------------------------------ effects
 
-    async def _perform(self, effects: Iterable[Effect]) -> bool:
-        """Perform ``effects``; True when that may have woken another task (a handler ran, a
-        timer or a delayed send was armed or cancelled)."""
-        woke = False
+    async def _perform(self, effects: Iterable[Effect]) -> None:
         handlers = self.handlers
         for effect in effects:
             if isinstance(effect, StartTimer):
                 self._start_timer(effect)
-                woke = True
             elif isinstance(effect, CancelTimer):
                 self._cancel(self._timers.pop((effect.key, effect.epoch), None))
-                woke = True
             elif isinstance(effect, SendEvent):
                 self._send_later(effect)
-                woke = True
             elif isinstance(effect, CancelSend):
                 self._cancel(self._sends.pop(effect.send_id, None))
-                woke = True
             for handler in handlers:
-                woke = True
                 try:
                     outcome = handler.handle(effect)
                     if inspect.isawaitable(outcome):
@@ -537,7 +527,6 @@ class Interpreter:
                 except Exception as exc:  # a failing handler is an event, never a crash of the loop
                     self.send("error.execution", {"error": f"{type(exc).__name__}: {exc}",
                                                   "effect": type(effect).__name__})
-        return woke
 
     def _start_timer(self, effect: StartTimer) -> None:
         self._cancel(self._timers.pop((effect.key, effect.epoch), None))

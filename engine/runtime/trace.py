@@ -114,16 +114,14 @@ class LineEncoder:
         return (
             f'{{"index": {_number(record.index)}, "time": {_number(record.time)}, '
             f'"event": {"null" if event is None else self._event(event)}, '
-            f'"transitions": {cached(("t", record.transitions), _transitions)}, '
-            f'"exited": {cached(("s", record.exited), _strings)}, '
-            f'"entered": {cached(("s", record.entered), _strings)}, '
+            f'{cached((record.transitions, record.exited, record.entered), _moves)}, '
             f'"effects": {"[" + ", ".join(map(self._effect, effects)) + "]" if effects else "[]"}, '
-            f'"configuration": {cached(("s", record.configuration), _strings)}, '
+            f'"configuration": {cached(record.configuration, _strings)}, '
             f'"variables": {self._vars_json}}}\n'
         )
 
     def _event(self, event: Event) -> str:
-        head = self._cached(("n", event.name), _event_head)
+        head = self._cached(event.name, _event_head)
         data = event.data
         text = (f'{head}{_dumps(dict(data)) if data else "{}"}, "priority": {_number(event.priority)}, '
                 f'"time": {_number(event.time)}, "seq": {_number(event.seq)}')
@@ -149,16 +147,18 @@ class LineEncoder:
         return "".join(parts)
 
 
-def _strings(key: tuple[str, tuple[str, ...]]) -> str:
-    return _dumps(list(key[1]))
+def _strings(names: tuple[str, ...]) -> str:
+    return _dumps(list(names))
 
 
-def _transitions(key: tuple[str, tuple[Any, ...]]) -> str:
-    return _dumps([transition_to_json(t) for t in key[1]])
+def _moves(key: tuple[tuple[Any, ...], tuple[str, ...], tuple[str, ...]]) -> str:
+    transitions, exited, entered = key
+    return (f'"transitions": {_dumps([transition_to_json(t) for t in transitions])}, '
+            f'"exited": {_strings(exited)}, "entered": {_strings(entered)}')
 
 
-def _event_head(key: tuple[str, str]) -> str:
-    return f'{{"name": {_dumps(key[1])}, "data": '
+def _event_head(name: str) -> str:
+    return f'{{"name": {_dumps(name)}, "data": '
 
 
 def _number(value: Any) -> str:
