@@ -43,16 +43,17 @@ class ConfigInfo:
     def __init__(self, chart: Chart, states: tuple[int, ...]):
         self.chart = chart
         self.states = states
-        self.ids = tuple(chart.ids[s] for s in states)
+        ids = chart.ids
+        self.ids = tuple([ids[s] for s in states])
         self.id_set = frozenset(self.ids)
         atomic = chart.atomic
-        self.leaves = tuple(s for s in states if atomic[s])
+        self.leaves = tuple([s for s in states if atomic[s]])
         #: event name (None: eventless) -> Plan | tuple of candidate chains | () (nothing to do)
         self.dispatch: dict[str | None, Any] = {}
         self.plans: dict[int | tuple[int, ...], Plan] = {}
         has = chart.has_eventless
         #: no eventless transition can fire in this configuration
-        self.quiet = not any(has[s] for s in states)
+        self.quiet = not any([has[s] for s in states])
 
     def __repr__(self) -> str:
         return f"<ConfigInfo {self.ids}>"
