@@ -32,7 +32,18 @@ from typing import Any
 import trio
 import trio.testing
 
-from counterpoint.dsl.model import Agent, Expr, Respond, Say, Set, State, StateKind, Transition, Variable
+from counterpoint.dsl.model import (
+    Action,
+    Agent,
+    Expr,
+    Respond,
+    Say,
+    Set,
+    State,
+    StateKind,
+    Transition,
+    Variable,
+)
 from counterpoint.engine.core.chart import Chart, compile_chart
 from counterpoint.engine.core.effects import Effect
 from counterpoint.engine.core.events import Event
@@ -203,7 +214,7 @@ def _cp_states(spec: dict[str, Any], trans: dict[str, list[Transition]]) -> tupl
     return tuple(out)
 
 
-_CP_ACTIONS = {
+_CP_ACTIONS: dict[str, Action] = {
     "count": Set("n", Expr("n + 1")),
     "say": Say("turn {n}"),
     "respond": Respond(),

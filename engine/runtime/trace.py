@@ -1,7 +1,8 @@
 """Macrostep records as JSON, and a listener that writes them as JSON lines.
 
 One JSON object per macrostep keeps traces greppable and streamable: ``jq`` or a few
-lines of Python replay a session, and a crash loses at most the line being written.
+lines of Python replay a session. Lines reach the file when the interpreter waits for input
+(it flushes its listeners then), so a crash loses at most the burst of events in progress.
 """
 
 from __future__ import annotations
