@@ -114,6 +114,40 @@ class StepRecord:
 
 Listener = Callable[[StepRecord], None]
 
+_new = object.__new__
+
+
+def _record(time: float, event: Event | None, result: Macrostep, effects: tuple[Effect, ...],
+            configuration: tuple[str, ...], variables: Mapping[str, Any], index: int) -> StepRecord:
+    """A StepRecord without the frozen dataclass's ``__init__`` (one ``object.__setattr__`` per
+    field): this runs on every macrostep someone listens to."""
+    record = _new(StepRecord)
+    record.__dict__.update(time=time, event=event, transitions=result.transitions, exited=result.exited,
+                           entered=result.entered, effects=effects, configuration=configuration,
+                           variables=variables, index=index)
+    return record
+
+
+# Raw slot setters of Event (its frozen ``__init__`` costs more than the rest of ``send()``).
+_event_slots = Event.__dict__
+_EVENT_SETTERS: tuple[Callable[[Event, Any], None], ...] = tuple(
+    _event_slots[name].__set__ for name in ("name", "data", "priority", "time", "seq", "send_id")
+)
+del _event_slots
+
+
+def _event(name: str, data: dict[str, Any], priority: int, time: float, seq: int, send_id: str | None) -> Event:
+    """``Event(name, data, priority, time, seq, send_id)``, built the fast way."""
+    event = _new(Event)
+    set_name, set_data, set_priority, set_time, set_seq, set_send_id = _EVENT_SETTERS
+    set_name(event, name)
+    set_data(event, data)
+    set_priority(event, priority)
+    set_time(event, time)
+    set_seq(event, seq)
+    set_send_id(event, send_id)
+    return event
+
 
 # --------------------------------------------------------------------------- effect handlers
 
@@ -383,8 +417,9 @@ class Interpreter:
 
         The priority defaults to the chart's priority for ``name`` (``priorities:``).
         """
-        event = Event(name, dict(data or {}), self.priority_of(name) if priority is None else priority,
-                      _now(), self._next_seq(), send_id)
+        self._seq += 1
+        event = _event(name, dict(data) if data else {}, self.priority_of(name) if priority is None else priority,
+                       _now(), self._seq, send_id)
         self._enqueue(event)
         return event
 
@@ -478,8 +513,8 @@ class Interpreter:
             if core._vars is not self._vars_seen:
                 self._vars_seen = core._vars
                 self._vars_view = MappingProxyType(core._vars)
-            record = StepRecord(_now(), event, result.transitions, result.exited, result.entered, effects,
-                                core.configuration, self._vars_view, self.macrosteps - 1)
+            record = _record(_now(), event, result, effects, core.configuration, self._vars_view,
+                             self.macrosteps - 1)
             for listener in list(self._listeners):
                 listener(record)
         if effects:
