@@ -10,7 +10,8 @@ about seven events (``user.said``, ``llm.started``, ``agent.speech.started``, ``
 *Added latency* of an event is the time from its being queued to the end of its macrostep
 (waiting behind other events plus the step and its effects), measured for every event.
 *Memory per session* is the growth of the resident set after the sessions started and ran,
-divided by N.
+divided by N. *GC* is what CPython's cyclic garbage collector did meanwhile: the number of full
+(generation 2) collections and the longest pause of any collection.
 """
 
 from __future__ import annotations
@@ -76,14 +77,34 @@ class Result:
     p99_ms: float
     max_ms: float
     rss_per_session_kb: float
+    full_collections: int
+    gc_max_ms: float
 
     @property
     def events_per_second(self) -> float:
         return self.events / self.seconds
 
 
-async def _run(n: int, seconds: float, interval: float, folder: Path) -> Result:
+class _GCWatch:
+    """Times every collection of the cyclic garbage collector (``gc.callbacks``)."""
+
+    def __init__(self) -> None:
+        self.started = 0.0
+        self.full = 0
+        self.longest = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+            return
+        self.longest = max(self.longest, time.perf_counter() - self.started)
+        if info["generation"] == 2:
+            self.full += 1
+
+
+async def _run(n: int, seconds: float, interval: float, folder: Path, freeze: bool = True) -> Result:
     latencies: list[float] = []
+    watch = _GCWatch()
 
     def listen(record: StepRecord) -> None:
         if record.event is not None:
@@ -96,6 +117,11 @@ async def _run(n: int, seconds: float, interval: float, folder: Path) -> Result:
     gc.collect()
     rss0 = _rss_bytes()
     definition = load_definition(folder / "bench_desk.agent.yaml")  # loaded once, shared by all sessions
+    if freeze:
+        # Start-up objects (modules, grammars, the compiled definition) live as long as the
+        # process: keep them out of every later full collection (docs/runtime.md).
+        gc.collect()
+        gc.freeze()
     sessions = [definition.session(ScriptedLLM.from_data(script), SessionOptions(listeners=(listen,)))
                 for _ in range(n)]
     async with trio.open_nursery() as nursery:
@@ -114,33 +140,38 @@ async def _run(n: int, seconds: float, interval: float, folder: Path) -> Result:
         start = trio.current_time()
         for i in range(n):
             nursery.start_soon(user, i)
-        await trio.sleep(seconds)
+        gc.callbacks.append(watch)
+        try:
+            await trio.sleep(seconds)
+        finally:
+            gc.callbacks.remove(watch)
         elapsed = trio.current_time() - start
         rss1 = _rss_bytes()
         nursery.cancel_scope.cancel()
     ms = sorted(x * 1000 for x in latencies)
     return Result(n, elapsed, len(ms), statistics.median(ms), ms[int(len(ms) * 0.99)], ms[-1],
-                  (rss1 - rss0) / n / 1024)
+                  (rss1 - rss0) / n / 1024, watch.full, watch.longest * 1000)
 
 
-def run(counts: list[int], seconds: float, interval: float, folder: Path) -> list[Result]:
+def run(counts: list[int], seconds: float, interval: float, folder: Path, freeze: bool = True) -> list[Result]:
     (folder / "bench_desk.agent.yaml").write_text(AGENT)
     (folder / "bench_tools.py").write_text(TOOLS)
     results = []
     for n in counts:
-        result = trio.run(_run, n, seconds, interval, folder)
+        result = trio.run(_run, n, seconds, interval, folder, freeze)
+        gc.unfreeze()
         results.append(result)
         print(_row(result), flush=True)
     return results
 
 
-HEADER = (f"{'sessions':>8} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'KiB/session':>12}\n"
-          + "-" * 59)
+HEADER = (f"{'sessions':>8} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'KiB/session':>12}"
+          f" {'full GCs':>9} {'GC max ms':>10}\n" + "-" * 80)
 
 
 def _row(r: Result) -> str:
     return (f"{r.sessions:>8} {r.events_per_second:>10,.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.max_ms:>8.1f} "
-            f"{r.rss_per_session_kb:>12.1f}")
+            f"{r.rss_per_session_kb:>12.1f} {r.full_collections:>9} {r.gc_max_ms:>10.1f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per count (default 10)")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between a session's user turns")
     parser.add_argument("--quick", action="store_true", help="10 and 100 sessions, 3 s each")
+    parser.add_argument("--no-freeze", action="store_true",
+                        help="leave the start-up objects to the garbage collector (no gc.freeze() after loading)")
     args = parser.parse_args(argv)
     counts, seconds = ([10, 100], 3.0) if args.quick else (args.sessions, args.seconds)
     import tempfile
@@ -158,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     print(HEADER)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        run(counts, seconds, args.interval, Path(tmp))
+        run(counts, seconds, args.interval, Path(tmp), not args.no_freeze)
     print(f"\n{time.perf_counter() - started:.0f} s in all; added latency = queued -> end of its macrostep")
     return 0
 

@@ -9,9 +9,10 @@ met, interned in the chart) caches the plans and, per event name, either the pla
 guard can change the choice) or the candidate transitions to try. A step then costs a
 couple of dict lookups plus the actions it runs; the size of the chart does not enter.
 
-The memo tables only ever grow with configurations and event names actually met, and are
-bounded (beyond the bound, entries are computed and not kept). They are keyed by immutable
-values, so memoising does not make stepping impure.
+The memo tables grow with the configurations and event names actually met, and are bounded:
+at most MAX_CONFIGS configurations (when full, the tables start afresh: see :func:`forget`),
+each with at most MAX_EVENTS_PER_CONFIG dispatch entries and MAX_PLANS_PER_CONFIG plans.
+They are keyed by immutable values, so memoising does not make stepping impure.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from typing import Any
 
 from counterpoint.engine.core.chart import DYNAMIC, FINAL, PARALLEL, ROOT, Chart, ChartTransition
 
-MAX_CONFIGS = 100_000
-MAX_PLANS_PER_CONFIG = 512
+#: Configurations remembered per chart (about 2–5 KiB each, with their plans).
+MAX_CONFIGS = 10_000
+MAX_EVENTS_PER_CONFIG = 256
+MAX_PLANS_PER_CONFIG = 256
 
 History = Callable[[int], "tuple[int, ...] | None"]
 
@@ -40,25 +43,32 @@ class ConfigInfo:
     def __init__(self, chart: Chart, states: tuple[int, ...]):
         self.chart = chart
         self.states = states
-        self.ids = tuple(chart.ids[s] for s in states)
+        ids = chart.ids
+        self.ids = tuple([ids[s] for s in states])
         self.id_set = frozenset(self.ids)
         atomic = chart.atomic
-        self.leaves = tuple(s for s in states if atomic[s])
+        self.leaves = tuple([s for s in states if atomic[s]])
         #: event name (None: eventless) -> Plan | tuple of candidate chains | () (nothing to do)
         self.dispatch: dict[str | None, Any] = {}
-        self.plans: dict[tuple[int, ...], Plan] = {}
+        self.plans: dict[int | tuple[int, ...], Plan] = {}
         has = chart.has_eventless
         #: no eventless transition can fire in this configuration
-        self.quiet = not any(has[s] for s in states)
+        self.quiet = not any([has[s] for s in states])
 
     def __repr__(self) -> str:
         return f"<ConfigInfo {self.ids}>"
 
 
 class Plan:
-    """A microstep's structure. ``done[i]`` are the events raised after entering ``entries[i]``."""
+    """A microstep's structure. ``done[i]`` are the events raised after entering ``entries[i]``;
+    ``exit_ids`` and ``entry_ids`` name the states exited and entered (for listeners);
+    ``quiet_exits``/``quiet_entries``: no state exited/entered has actions, timers or (entered)
+    done events, so a step skips those loops; ``simple``: nothing to do but move."""
 
-    __slots__ = ("transitions", "exits", "records", "entries", "done", "finished", "next", "simple")
+    __slots__ = (
+        "transitions", "exits", "records", "entries", "done", "finished", "next", "simple", "exit_ids", "entry_ids",
+        "quiet_exits", "quiet_entries",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -69,7 +79,8 @@ class Plan:
         done: tuple[tuple[str, ...], ...],
         finished: bool,
         next_info: ConfigInfo,
-        simple: bool,
+        quiet_exits: bool,
+        quiet_entries: bool,
     ):
         self.transitions = transitions
         self.exits = exits
@@ -78,17 +89,39 @@ class Plan:
         self.done = done
         self.finished = finished
         self.next = next_info
-        self.simple = simple
+        self.quiet_exits = quiet_exits
+        self.quiet_entries = quiet_entries
+        self.simple = (
+            quiet_exits
+            and quiet_entries
+            and not records
+            and not finished
+            and not any(t.ops or t.timer for t in transitions)
+        )
+        ids = next_info.chart.ids
+        self.exit_ids = tuple(ids[s] for s in exits)
+        self.entry_ids = tuple(ids[s] for s in entries)
 
 
 def info_for(chart: Chart, states: tuple[int, ...]) -> ConfigInfo:
     """The interned ConfigInfo of a sorted tuple of state indexes."""
     info = chart._configs.get(states)
     if info is None:
-        info = ConfigInfo(chart, states)
-        if len(chart._configs) < MAX_CONFIGS:
-            chart._configs[states] = info
+        if len(chart._configs) >= MAX_CONFIGS:
+            forget(chart)
+        info = chart._configs[states] = ConfigInfo(chart, states)
     return info
+
+
+def forget(chart: Chart) -> None:
+    """Start the memo tables afresh (they are full). The old entries' own tables are emptied
+    too: their plans' ``next`` pointers would otherwise keep the whole old graph reachable from
+    any snapshot still pointing into it. Such a snapshot rebuilds what it needs on its next step."""
+    for info in chart._configs.values():
+        info.dispatch.clear()
+        info.plans.clear()
+    chart._configs.clear()
+    chart._by_ids.clear()
 
 
 def info_for_ids(chart: Chart, ids: Iterable[str]) -> ConfigInfo:
@@ -104,8 +137,9 @@ def info_for_ids(chart: Chart, ids: Iterable[str]) -> ConfigInfo:
             f"snapshot names state {exc.args[0]!r}, which chart {chart.name!r} does not have"
         ) from None
     info = info_for(chart, states)
-    if len(chart._by_ids) < MAX_CONFIGS:
-        chart._by_ids[ids] = info
+    if len(chart._by_ids) >= MAX_CONFIGS:
+        chart._by_ids.clear()
+    chart._by_ids[ids] = info
     return info
 
 
@@ -126,7 +160,7 @@ def dispatch_entry(chart: Chart, info: ConfigInfo, name: str | None) -> Any:
             selected = _dedupe(c[0] for c in chains)
             if all(t.domain != DYNAMIC for t in selected):
                 entry = plan_for(chart, info, selected, no_history)
-    if len(info.dispatch) < 4096:
+    if len(info.dispatch) < MAX_EVENTS_PER_CONFIG:
         info.dispatch[name] = entry
     return entry
 
@@ -140,8 +174,9 @@ def _dedupe(transitions: Iterable[ChartTransition]) -> tuple[ChartTransition, ..
 
 
 def plan_for(chart: Chart, info: ConfigInfo, selected: tuple[ChartTransition, ...], history: History) -> Plan:
-    """The plan for transitions selected (in selection order, deduplicated) in ``info``."""
-    key = tuple(t.index for t in selected)
+    """The plan for transitions selected (in selection order, deduplicated) in ``info``; the
+    key is the transition's index when one is selected, else the tuple of indexes."""
+    key: int | tuple[int, ...] = selected[0].index if len(selected) == 1 else tuple(t.index for t in selected)
     plan = info.plans.get(key)
     if plan is None:
         plan = compute_plan(chart, info, selected, history)
@@ -264,14 +299,10 @@ def _finish(
         done.append(raised)
     next_info = info_for(chart, tuple(sorted(config)))
     any_done = any(done)
-    simple = (
-        not records
-        and not any_done
-        and not finished
-        and not any(t.ops or t.timer for t in transitions)
-        and not any(chart.exit_ops[s] or chart.timers[s] for s in exits)
-        and not any(chart.entry_ops[s] or chart.initial_ops[s] or chart.timers[s] for s in entries)
-    )
+    quiet_exits = not any(chart.exit_ops[s] or chart.timers[s] for s in exits)
+    quiet_entries = not any_done and not any(
+        chart.entry_ops[s] or chart.initial_ops[s] or chart.timers[s] for s in entries)
     return Plan(
-        transitions, exits, records, entries, tuple(done) if any_done else (), finished, next_info, simple
+        transitions, exits, records, entries, tuple(done) if any_done else (), finished, next_info,
+        quiet_exits, quiet_entries,
     )

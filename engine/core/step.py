@@ -35,6 +35,8 @@ from counterpoint.engine.core.snapshot import Snapshot, make, moved
 #: A macrostep stops (with an error) after this many microsteps or internal events: a loop.
 MAX_MICROSTEPS = 10_000
 
+_UNTRACED: list[Any] = []
+
 @dataclass(frozen=True, slots=True)
 class Macrostep:
     """What one macrostep did: the new snapshot and the effects; :func:`macrostep` also fills
@@ -63,7 +65,7 @@ def start(chart: Chart) -> tuple[Snapshot, list[fx.Effect]]:
 
 
 def start_macrostep(chart: Chart) -> Macrostep:
-    run = _Run(chart, info_for(chart, ()), Snapshot(variables=chart.initial_variables), trace=True)
+    run = _Run(chart, info_for(chart, ()), Snapshot(variables=chart.initial_variables), True)
     run.execute(entry_plan(chart, chart.initial_entry))
     run.stabilize()
     return run.result()
@@ -88,8 +90,10 @@ def step(chart: Chart, snapshot: Snapshot, event: Event | str) -> tuple[Snapshot
                 return moved(snapshot, entry.next), []
         elif not entry and info.quiet:
             return snapshot, []
-    result = _macrostep(chart, snapshot, event, info, False)  # type: ignore[arg-type]  # as above
-    return result.snapshot, result.effects
+    run = _macrostep(chart, snapshot, event, info, False)  # type: ignore[arg-type]  # as above
+    if run is None:
+        return snapshot, []
+    return run.snapshot(), run.effects
 
 
 def macrostep(chart: Chart, snapshot: Snapshot, event: Event | str) -> Macrostep:
@@ -99,24 +103,34 @@ def macrostep(chart: Chart, snapshot: Snapshot, event: Event | str) -> Macrostep
     info = snapshot._info
     if info is None or info.chart is not chart:
         info = _info_of(chart, snapshot)
-    return _macrostep(chart, snapshot, event, info, True)
+    if not (snapshot._internal or snapshot._pending or snapshot.finished):  # as in step()
+        entry = info.dispatch.get(event.name)
+        if entry is None:
+            entry = dispatch_entry(chart, info, event.name)
+        if entry.__class__ is Plan:
+            if entry.simple and entry.next.quiet:
+                return Macrostep(moved(snapshot, entry.next), [], entry.transitions, entry.exit_ids,
+                                 entry.entry_ids, (event,))
+        elif not entry and info.quiet:
+            return Macrostep(snapshot, [], (), (), (), (event,))
+    run = _macrostep(chart, snapshot, event, info, True)
+    return Macrostep(snapshot, []) if run is None else run.result()
 
 
 def _info_of(chart: Chart, snapshot: Snapshot) -> ConfigInfo:
     return info_for_ids(chart, snapshot.configuration)
 
 
-def _macrostep(
-    chart: Chart, snapshot: Snapshot, event: Event, info: ConfigInfo, trace: bool
-) -> Macrostep:
+def _macrostep(chart: Chart, snapshot: Snapshot, event: Event, info: ConfigInfo, trace: bool) -> _Run | None:
+    """The macrostep of ``event``, run to completion; None when the event is ignored outright."""
     if snapshot.finished:
-        return Macrostep(snapshot, [])
+        return None
     timer_state = chart.timer_of_event.get(event.name)
     if timer_state is not None:
         sid = chart.ids[timer_state]
         if sid not in info.id_set or snapshot._epochs.get(sid) != event.data.get("epoch"):
-            return Macrostep(snapshot, [])  # a stale timer: its state was exited since
-    run = _Run(chart, info, snapshot, trace=trace)
+            return None  # a stale timer: its state was exited since
+    run = _Run(chart, info, snapshot, trace)
     if run.internal:  # left over by a snapshot made mid-macrostep: finish that macrostep first
         run.stabilize()
     if run.pending and event.name.startswith("tool."):
@@ -127,39 +141,9 @@ def _macrostep(
     plan = run.select(event.name)
     if plan is not None:
         run.execute(plan)
-    run.stabilize()
-    return run.result()
-
-
-# --------------------------------------------------------------------------- the environment of expressions
-
-
-class _Env:
-    """What guards and action expressions see: ``event``, the event's data fields, variables."""
-
-    __slots__ = ("run",)
-
-    def __init__(self, run: _Run):
-        self.run = run
-
-    def lookup(self, name: str) -> Any:
-        run = self.run
-        event = run.event
-        if name == "event":
-            if event is None:
-                raise ExprRuntimeError("no event is being processed")
-            return {"name": event.name, "data": dict(event.data)}
-        if event is not None:
-            data = event.data
-            if name in data:
-                return data[name]
-        variables = run.vars
-        if name in variables:
-            return variables[name]
-        raise ExprRuntimeError(f"unknown name '{name}'")
-
-    def in_state(self, state_id: str) -> bool:
-        return state_id in self.run.info.id_set
+    if run.internal or not run.info.quiet:
+        run.stabilize()
+    return run
 
 
 # --------------------------------------------------------------------------- one macrostep in progress
@@ -174,14 +158,17 @@ class _Run:
     which costs next to nothing when the copy exists (this is the hot path).
     Ops (:mod:`.actions`) use: ``env``, ``effects``, ``set_var``, ``raise_event``,
     ``next_count``, ``start_call``, ``cancel_calls``.
+
+    The run is also the environment of expressions (``env`` is the run itself): one object
+    per macrostep and no reference cycle, so a step leaves nothing for the garbage collector.
     """
 
     __slots__ = (
         "chart", "info", "event", "effects", "internal", "vars", "history", "epochs", "counters", "pending",
-        "copied", "finished", "env", "trace", "taken", "exited", "entered", "events", "leaving",
+        "copied", "finished", "trace", "plans", "events", "leaving",
     )  # fmt: skip
 
-    def __init__(self, chart: Chart, info: ConfigInfo, snapshot: Snapshot, *, trace: bool):
+    def __init__(self, chart: Chart, info: ConfigInfo, snapshot: Snapshot, trace: bool):
         self.chart = chart
         self.info = info
         self.event: Event | None = None
@@ -196,15 +183,39 @@ class _Run:
         #: for the runs that copy nothing)
         self.copied: tuple[str, ...] = ()
         self.finished = False
-        self.env = _Env(self)
         self.trace = trace
-        self.taken: list[ChartTransition] = []
-        self.exited: list[str] = []
-        self.entered: list[str] = []
-        self.events: list[Event] = []
+        # what a traced run reports: the plans executed and the events processed (an untraced run
+        # shares one empty list it never appends to)
+        self.plans: list[Plan] = [] if trace else _UNTRACED
+        self.events: list[Event] = [] if trace else _UNTRACED
         #: while a transition's actions run: the states it exits (a call started there is owned
         #: by the nearest ancestor of the source that stays active)
         self.leaving: tuple[int, ...] = ()
+
+    # ---------------------------------------------------------------- the environment of expressions
+
+    @property
+    def env(self) -> _Run:
+        """What guards and action expressions see: ``event``, the event's data fields, variables."""
+        return self
+
+    def lookup(self, name: str) -> Any:
+        event = self.event
+        if name == "event":
+            if event is None:
+                raise ExprRuntimeError("no event is being processed")
+            return {"name": event.name, "data": dict(event.data)}
+        if event is not None:
+            data = event.data
+            if name in data:
+                return data[name]
+        variables = self.vars
+        if name in variables:
+            return variables[name]
+        raise ExprRuntimeError(f"unknown name '{name}'")
+
+    def in_state(self, state_id: str) -> bool:
+        return state_id in self.info.id_set
 
     def _copy(self, field: str) -> dict[str, Any]:
         """Replace the snapshot's mapping in slot ``field`` (``vars``, ``history``...) by this
@@ -283,6 +294,10 @@ class _Run:
                     break
         if not selected:
             return None
+        if len(selected) == 1:  # the common case, keyed by the transition's index alone
+            plan = info.plans.get(selected[0].index)
+            if plan is not None:
+                return plan
         return plan_for(self.chart, info, tuple(selected), self._recorded)
 
     def _holds(self, t: ChartTransition, test: Compiled) -> bool:
@@ -314,14 +329,12 @@ class _Run:
         ids = chart.ids
         effects = self.effects
         if self.trace:
-            self.taken.extend(plan.transitions)
-            self.exited.extend(ids[s] for s in plan.exits)
-            self.entered.extend(ids[s] for s in plan.entries)
+            self.plans.append(plan)
         if plan.records:
             history = self.history if "history" in self.copied else self._copy("history")
             history.update(plan.records)
         exit_ops, timers = chart.exit_ops, chart.timers
-        for s in plan.exits:
+        for s in plan.exits if self.pending or not plan.quiet_exits else ():
             doomed = None
             if self.pending:
                 sid = ids[s]
@@ -348,7 +361,7 @@ class _Run:
         self.info = plan.next
         entry_ops, done, initial_ops = chart.entry_ops, plan.done, chart.initial_ops
         by_default = None
-        for i, s in enumerate(plan.entries):
+        for i, s in enumerate(plan.entries) if not plan.quiet_entries else ():
             if timers[s]:
                 epochs = self.epochs if "epochs" in self.copied else self._copy("epochs")
                 epoch = epochs[ids[s]] = epochs.get(ids[s], 0) + 1
@@ -413,8 +426,8 @@ class _Run:
             self.execute(plan)
         internal.clear()  # a finished chart processes nothing more
 
-    def result(self) -> Macrostep:
-        snapshot = make(
+    def snapshot(self) -> Snapshot:
+        return make(
             self.info,
             self.vars,
             self.history,
@@ -424,13 +437,14 @@ class _Run:
             self.pending,
             self.finished,
         )
-        if not self.trace:
-            return Macrostep(snapshot, self.effects)
-        return Macrostep(
-            snapshot,
-            self.effects,
-            tuple(self.taken),
-            tuple(self.exited),
-            tuple(self.entered),
-            tuple(self.events),
-        )
+
+    def result(self) -> Macrostep:
+        plans = self.plans
+        if len(plans) == 1:  # the common case: the plan's own tuples, no copies
+            plan = plans[0]
+            taken, exited, entered = plan.transitions, plan.exit_ids, plan.entry_ids
+        else:
+            taken = tuple(t for p in plans for t in p.transitions)
+            exited = tuple(s for p in plans for s in p.exit_ids)
+            entered = tuple(s for p in plans for s in p.entry_ids)
+        return Macrostep(self.snapshot(), self.effects, taken, exited, entered, tuple(self.events))

@@ -20,6 +20,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -47,6 +48,9 @@ if TYPE_CHECKING:
 
 #: Version tag of the dicts :meth:`Interpreter.save` returns.
 SAVE_FORMAT = "counterpoint.interpreter/1"
+
+#: At most this many macrosteps in a row without a checkpoint (see ``_run``).
+MAX_BURST = 64
 
 
 def _now() -> float:
@@ -109,6 +113,40 @@ class StepRecord:
 
 
 Listener = Callable[[StepRecord], None]
+
+_new = object.__new__
+
+
+def _record(time: float, event: Event | None, result: Macrostep, effects: tuple[Effect, ...],
+            configuration: tuple[str, ...], variables: Mapping[str, Any], index: int) -> StepRecord:
+    """A StepRecord without the frozen dataclass's ``__init__`` (one ``object.__setattr__`` per
+    field): this runs on every macrostep someone listens to."""
+    record = _new(StepRecord)
+    record.__dict__.update(time=time, event=event, transitions=result.transitions, exited=result.exited,
+                           entered=result.entered, effects=effects, configuration=configuration,
+                           variables=variables, index=index)
+    return record
+
+
+# Raw slot setters of Event (its frozen ``__init__`` costs more than the rest of ``send()``).
+_event_slots = Event.__dict__
+_EVENT_SETTERS: tuple[Callable[[Event, Any], None], ...] = tuple(
+    _event_slots[name].__set__ for name in ("name", "data", "priority", "time", "seq", "send_id")
+)
+del _event_slots
+
+
+def _event(name: str, data: dict[str, Any], priority: int, time: float, seq: int, send_id: str | None) -> Event:
+    """``Event(name, data, priority, time, seq, send_id)``, built the fast way."""
+    event = _new(Event)
+    set_name, set_data, set_priority, set_time, set_seq, set_send_id = _EVENT_SETTERS
+    set_name(event, name)
+    set_data(event, data)
+    set_priority(event, priority)
+    set_time(event, time)
+    set_seq(event, seq)
+    set_send_id(event, send_id)
+    return event
 
 
 # --------------------------------------------------------------------------- effect handlers
@@ -285,6 +323,8 @@ class Interpreter:
         self._running = False
         self._nursery: trio.Nursery | None = None
         self.macrosteps = 0
+        self._vars_seen: dict[str, Any] | None = None
+        self._vars_view: Mapping[str, Any] = MappingProxyType({})
 
     # ------------------------------------------------------------------ state
 
@@ -377,8 +417,9 @@ class Interpreter:
 
         The priority defaults to the chart's priority for ``name`` (``priorities:``).
         """
-        event = Event(name, dict(data or {}), self.priority_of(name) if priority is None else priority,
-                      _now(), self._next_seq(), send_id)
+        self._seq += 1
+        event = _event(name, dict(data) if data else {}, self.priority_of(name) if priority is None else priority,
+                       _now(), self._seq, send_id)
         self._enqueue(event)
         return event
 
@@ -421,40 +462,63 @@ class Interpreter:
                 result = start_macrostep(self.chart)
                 self._core = result.snapshot
                 await self._finish_macrostep(None, result)
+            chart, queue = self.chart, self._queue
+            burst = 0  # macrosteps since the loop last let other tasks run
             while not self._stopping and not self.finished:
-                if not self._queue:
+                if not queue:
+                    self._flush_listeners()
                     self._wakeup = trio.Event()
                     await self._wakeup.wait()
+                    burst = 0
                     continue
-                event = self._queue.pop()
+                event = queue.pop()
                 if self._holders and any(hold(event) for hold in self._holders):
                     self._held.append(event)
                     continue
                 if self._listeners:  # the traced variant costs a little more: only when someone looks
-                    result = macrostep(self.chart, self._core, event)
+                    result = macrostep(chart, self._core, event)
                     self._core = result.snapshot
                     await self._finish_macrostep(event, result)
                 else:
-                    self._core, effects = step(self.chart, self._core, event)
+                    self._core, effects = step(chart, self._core, event)
                     self.macrosteps += 1
-                    await self._perform(effects)
+                    if effects:
+                        await self._perform(effects)
                     if self._after:
                         await self._macrostep_done(event, effects)
-                # let senders, timers and handlers' tasks run between macrosteps
-                await trio.lowlevel.checkpoint()
+                # Let senders, timers and the tasks handlers started run. A checkpoint costs more
+                # than a simple macrostep, so a burst of queued events runs on (as if trio's
+                # scheduler had chosen to keep this task running, which a checkpoint allows) for
+                # at most MAX_BURST macrosteps; an empty queue always yields (above).
+                burst += 1
+                if burst >= MAX_BURST:
+                    burst = 0
+                    await trio.lowlevel.checkpoint()
             nursery.cancel_scope.cancel()
+
+    def _flush_listeners(self) -> None:
+        """Before waiting for input: listeners that buffer (``flush()``) write what they hold."""
+        for listener in self._listeners:
+            flush = getattr(listener, "flush", None)
+            if flush is not None:
+                flush()
 
     async def _finish_macrostep(self, event: Event | None, result: Macrostep) -> None:
         self.macrosteps += 1
         effects = tuple(result.effects)
         if self._listeners:
             core = self._core
-            record = StepRecord(_now(), event, tuple(result.transitions), tuple(result.exited),
-                                     tuple(result.entered), effects, tuple(core.configuration),
-                                     dict(core.variables), self.macrosteps - 1)
+            # No copies: the core never mutates a snapshot's tuples and mappings once made. One
+            # read-only view per variables dict, so listeners can tell "unchanged" by identity.
+            if core._vars is not self._vars_seen:
+                self._vars_seen = core._vars
+                self._vars_view = MappingProxyType(core._vars)
+            record = _record(_now(), event, result, effects, core.configuration, self._vars_view,
+                             self.macrosteps - 1)
             for listener in list(self._listeners):
                 listener(record)
-        await self._perform(effects)
+        if effects:
+            await self._perform(effects)
         if self._after:
             await self._macrostep_done(event, effects)
 
@@ -480,6 +544,7 @@ class Interpreter:
     # ------------------------------------------------------------------ effects
 
     async def _perform(self, effects: Iterable[Effect]) -> None:
+        handlers = self.handlers
         for effect in effects:
             if isinstance(effect, StartTimer):
                 self._start_timer(effect)
@@ -489,7 +554,7 @@ class Interpreter:
                 self._send_later(effect)
             elif isinstance(effect, CancelSend):
                 self._cancel(self._sends.pop(effect.send_id, None))
-            for handler in self.handlers:
+            for handler in handlers:
                 try:
                     outcome = handler.handle(effect)
                     if inspect.isawaitable(outcome):
