@@ -235,6 +235,13 @@ class _Builder:
             )  # fmt: skip
             return raw[1:-1]
 
+    def integer(self, tok: Token, what: str) -> int:
+        try:
+            return int(str(tok))
+        except ValueError:  # longer than Python converts (4,300 digits)
+            self.error("E008", f"{what} is too large a number ({len(tok)} characters)", self.span(tok))
+            return 0
+
     def name(self, tok: Token, kind: str = "name", rule: re.Pattern[str] = IDENT) -> str:
         value = str(tok)
         if not rule.fullmatch(value):
@@ -308,7 +315,7 @@ class _Builder:
                 lists["events"].append(EventDecl(event, fields_, self.span(c)))
             elif kind == "priority_decl":
                 event = self.name(_tokens(c, "NAME")[0], "event pattern", PATTERN)
-                level = int(str(_tokens(c, "INT")[0]))
+                level = self.integer(_tokens(c, "INT")[0], f"the priority of '{event}'")
                 lists["priorities"].append(Priority(event, level, self.span(c)))
             elif kind == "tool":
                 tools.append(self.tool(c))
@@ -382,7 +389,7 @@ class _Builder:
             return self.setting_value(Token.new_borrow_pos("STRING", json.dumps(text), tok), str, key)
         if want is int:
             if re.fullmatch(r"-?[0-9]+", text):
-                return int(text)
+                return self.integer(tok, what)
             self.error("E005", f"{what} must be an integer, got a number", self.span(tok))
             return None
         number = float(text)
@@ -660,7 +667,7 @@ class _Builder:
         opts = self._options(t, f"in send of '{event}'")
         delay = self.duration(leaf(opts["send_after"])) if "send_after" in opts else None
         ident = self.name(leaf(opts["as_id"]), "send id") if "as_id" in opts else None
-        prio = int(str(opts["send_priority"].children[0])) if "send_priority" in opts else None
+        prio = self.integer(leaf(opts["send_priority"]), "a send's priority") if "send_priority" in opts else None
         data = self.bindings(_tree(t, "bindings"), f"in event '{event}'")
         return Send(event, data, delay, ident, prio, self.span(t))
 

@@ -25,7 +25,7 @@ import trio
 import trio.testing
 
 from counterpoint.dsl.diagnostics import Diagnostic, did_you_mean, sort_key
-from counterpoint.dsl.files import display_path, load_agent
+from counterpoint.dsl.files import display_path, is_file, load_agent
 from counterpoint.dsl.model import walk_states
 from counterpoint.dsl.source import Span
 from counterpoint.engine.agent.ledger import Ledger
@@ -94,7 +94,7 @@ def load_suite(path: str | Path, display: str | None = None) -> Suite:
     if sfile.agent_path is None:
         return suite
     at = sfile.agent_span or Span(sfile.path, 1, 1, 1, 1)
-    if not sfile.agent_path.is_file():
+    if not is_file(sfile.agent_path):
         suite.diagnostics.append(
             Diagnostic(
                 "E009",
