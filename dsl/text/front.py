@@ -86,6 +86,7 @@ MAX_STATE_DEPTH = 100
 
 _TOKEN = re.compile(r'"""[\s\S]*?"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*|[A-Za-z0-9_]+|\S')
 _JSON = json.JSONDecoder(strict=False)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 IDENT, AGENT, DOTTED, EVENT, PATTERN = IDENT_RE, AGENT_RE, DOTTED_RE, EVENT_RE, PATTERN_RE
 #: The hint for a name that breaks each rule (worded as in YAML).
@@ -226,14 +227,21 @@ class _Builder:
             return raw[1:-1]
         try:
             decoded: str = _JSON.decode(raw)
-            return decoded
         except json.JSONDecodeError as e:
-            col = (tok.column or 0) + e.pos
-            self.error(
-                "E008", f"invalid escape in string: {e.msg.lower()}", Span(self.file, tok.line or 0, col),
-                'escapes are as in JSON: \\" \\\\ \\n \\t \\uXXXX; """...""" takes text verbatim',
-            )  # fmt: skip
+            self.bad_escape(tok, e.pos, e.msg.lower())
             return raw[1:-1]
+        lone = _SURROGATE.search(decoded)
+        if lone:  # half of a \uXXXX pair is no character: it could never be printed or sent
+            self.bad_escape(tok, raw.lower().find(f"\\u{ord(lone[0]):04x}"), "half of a surrogate pair")
+            return raw[1:-1]
+        return decoded
+
+    def bad_escape(self, tok: Token, offset: int, why: str) -> None:
+        col = (tok.column or 0) + max(offset, 0)
+        self.error(
+            "E008", f"invalid escape in string: {why}", Span(self.file, tok.line or 0, col),
+            'escapes are as in JSON: \\" \\\\ \\n \\t \\uXXXX; """...""" takes text verbatim',
+        )  # fmt: skip
 
     def integer(self, tok: Token, what: str) -> int:
         try:

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 import trio
 import trio.testing
 
-from counterpoint.dsl.diagnostics import Diagnostic, did_you_mean, sort_key
+from counterpoint.dsl.diagnostics import Diagnostic, did_you_mean, printable, sort_key
 from counterpoint.dsl.files import display_path, is_file, load_agent
 from counterpoint.dsl.model import walk_states
 from counterpoint.dsl.source import Span
@@ -404,25 +404,25 @@ def run_paths(paths: Sequence[str], out: TextIO | None = None) -> int:
     Returns 0 when everything passed, 1 on failures or broken files, 2 on usage errors
     (nothing to run, a path that does not exist).
     """
-    out = out or sys.stdout
+    stream = _Escaping(out or sys.stdout)
     started = time.perf_counter()
     if not paths:
-        print("counterpoint test: name scenario files (*.test.yaml) or folders to run", file=out)
+        print("counterpoint test: name scenario files (*.test.yaml) or folders to run", file=stream)
         return 2
     files, problems = collect(paths)
     if problems:
         for problem in problems:
-            print(f"counterpoint test: {problem}", file=out)
+            print(f"counterpoint test: {problem}", file=stream)
         return 2
     outcomes: list[Outcome] = []
     broken: list[tuple[str, list[Diagnostic]]] = []
     for path in files:
         shown = display_path(path)
-        print(shown + " ", end="", file=out, flush=True)
+        print(shown + " ", end="", file=stream, flush=True)
         suite = load_suite(path, shown)
         if suite.errors:
             broken.append((shown, suite.diagnostics))
-            print("E", file=out, flush=True)
+            print("E", file=stream, flush=True)
             continue
         for scenario in suite.file.scenarios:
             outcome = run_scenario(suite.chart, scenario, shown, suite.tools)
@@ -430,30 +430,44 @@ def run_paths(paths: Sequence[str], out: TextIO | None = None) -> int:
             print(
                 {PASSED: ".", FAILED: "F", SKIPPED: "s", ERROR: "E"}[outcome.status],
                 end="",
-                file=out,
+                file=stream,
                 flush=True,
             )
-        print(file=out)
+        print(file=stream)
     bad = [o for o in outcomes if o.status in (FAILED, ERROR)]
     if broken:
-        print(_banner("ERRORS"), file=out)
+        print(_banner("ERRORS"), file=stream)
         for shown, diags in broken:
-            print(_banner(f"ERROR loading {shown}", "_"), file=out)
+            print(_banner(f"ERROR loading {shown}", "_"), file=stream)
             for d in sorted(diags, key=sort_key):
-                print(d.format(), file=out)
+                print(d.format(), file=stream)
     if bad:
-        print(_banner("FAILURES"), file=out)
+        print(_banner("FAILURES"), file=stream)
         for o in bad:
-            print(_banner(o.nodeid, "_"), file=out)
-            print(o.message, file=out)
+            print(_banner(o.nodeid, "_"), file=stream)
+            print(o.message, file=stream)
     if bad or broken:
-        print(_banner("short test summary info"), file=out)
+        print(_banner("short test summary info"), file=stream)
         for o in bad:
-            print(f"{'FAILED' if o.status == FAILED else 'ERROR'} {o.nodeid}", file=out)
+            print(f"{'FAILED' if o.status == FAILED else 'ERROR'} {o.nodeid}", file=stream)
         for shown, _ in broken:
-            print(f"ERROR {shown}", file=out)
-    print(summary_line(outcomes, len(broken), time.perf_counter() - started), file=out)
+            print(f"ERROR {shown}", file=stream)
+    print(summary_line(outcomes, len(broken), time.perf_counter() - started), file=stream)
     return 1 if bad or broken else 0
+
+
+class _Escaping:
+    """A stream that shows control characters escaped (line breaks excepted): scenario names,
+    events and values come from files, and must not drive the terminal."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def write(self, text: str) -> int:
+        return self.out.write("\n".join(printable(line) for line in text.split("\n")))
+
+    def flush(self) -> None:
+        self.out.flush()
 
 
 def _banner(title: str, fill: str = "=") -> str:
