@@ -21,7 +21,7 @@ from counterpoint.dsl.diagnostics import Diagnostic
 from counterpoint.dsl.source import LineIndex, Span
 
 #: Most nodes a document may expand to (aliases counted at every use).
-MAX_NODES = 200_000
+MAX_NODES = 50_000
 #: Deepest nesting of collections (aliases counted expanded).
 MAX_DEPTH = 100
 
