@@ -342,7 +342,7 @@ class _Reader:
                 )
             try:
                 return {"pattern": re.compile(value)}
-            except re.error as err:
+            except (re.error, OverflowError, RecursionError) as err:  # a{99999999999}, ((((...))))
                 raise _Bad("E005", f"'prompt' is not a valid regular expression: {err}", node) from None
         if kind == "finished":
             if not isinstance(value, bool):

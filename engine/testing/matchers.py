@@ -160,7 +160,7 @@ def _regex(value: Any, what: str) -> re.Pattern[str]:
         raise SpecError(f"{what} must be a text (a regular expression searched in the actual text)")
     try:
         return re.compile(str(value))
-    except re.error as exc:
+    except (re.error, OverflowError, RecursionError) as exc:  # a{99999999999}, ((((...))))
         raise SpecError(f"{what} is not a valid regular expression: {exc}",
                         "escape special characters such as ? ( ) [ ] with a backslash, or use re.escape") from None
 
