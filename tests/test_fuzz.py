@@ -32,6 +32,11 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
 
+@pytest.fixture(scope="module", autouse=True)
+def warm(tmp_path_factory: pytest.TempPathFactory) -> None:
+    fuzz.warm_up(tmp_path_factory.mktemp("warm"))
+
+
 def run_all(kind: str, seeds: list[str], n: int, check: Callable[[int, str], list[str]]) -> None:
     before = peak_mb()
     failures = [
