@@ -32,6 +32,8 @@ def error_span(span: Span, source: str, offset: int) -> Span:
     before = source[:offset]
     newlines = before.count("\n")
     if newlines == 0:
+        if span.end_line != span.line:  # one line of source over several in the file: not as written
+            return span
         at = (span.line, span.col + offset)
     else:
         at = (span.line + newlines, offset - before.rfind("\n"))
