@@ -169,12 +169,20 @@ def outside(span: Span, lines: list[str]) -> str | None:
 
 
 def position_problems(diags: list[Diagnostic], path: Path, text: str) -> list[str]:
-    lines = editor_lines(text)
-    return [
-        f"{d.code} at {d.span.line}:{d.span.col}-{d.span.end_line}:{d.span.end_col} {why}: {d.message[:100]}"
-        for d in diags
-        if d.span.file == str(path) and (why := outside(d.span, lines))
-    ]
+    """Diagnostics placed outside their file (this one, or one it includes), or nowhere."""
+    texts = {str(path): editor_lines(text)}
+    found = []
+    for d in diags:
+        file = d.span.file
+        if file not in texts:
+            if d.span.line <= 0 or not Path(file).is_file():
+                found.append(f"{d.code} has no position in a file ({d.span}): {d.message[:100]}")
+                continue
+            texts[file] = editor_lines(Path(file).read_bytes().decode("utf-8-sig", "replace"))
+        why = outside(d.span, texts[file])
+        if why:
+            found.append(f"{d.code} at {d.span.line}:{d.span.col}-{d.span.end_line}:{d.span.end_col} {why}: {d.message[:100]}")
+    return found
 
 
 def line_problems(output: str) -> list[str]:
