@@ -69,7 +69,7 @@ from counterpoint.dsl.names import (
     PATTERN_HINT,
     PATTERN_RE,
 )
-from counterpoint.dsl.source import Span
+from counterpoint.dsl.source import Span, normalise_newlines
 from counterpoint.dsl.text.parser import blank_comments, parse_text
 from counterpoint.dsl.validate.exprs import error_span
 from counterpoint.dsl.yaml.reader import value_kind
@@ -133,7 +133,7 @@ def load_text(text: str, file: str = "<text>") -> tuple[Agent | None, list[Diagn
                 "split the definition with include",
             )
         ]  # fmt: skip
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    text = normalise_newlines(text.removeprefix("\ufeff"))  # a lone \r ends a line too, as in editors
     if sum(1 for _ in islice(_TOKEN.finditer(text), MAX_TOKENS + 1)) > MAX_TOKENS:
         return None, [
             Diagnostic(
