@@ -285,7 +285,10 @@ class _Composer:
         try:
             value = _convert(resolved, text)
         except ValueError:
-            self.warn("E005", f"'{text}' is not a valid {resolved.rsplit(':', 1)[1]}", event.start_mark)
+            if resolved == INT and _INT_RE.fullmatch(text):  # beyond the 4,300 digits Python converts
+                self.warn("E008", f"integer too large ({len(text)} digits)", event.start_mark)
+            else:
+                self.warn("E005", f"'{text}' is not a valid {resolved.rsplit(':', 1)[1]}", event.start_mark)
             value = text
         node = YNode("scalar", value, self.at(event.start_mark), text, style)
         node.set_end(self.at(event.end_mark))
