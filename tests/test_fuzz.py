@@ -60,7 +60,7 @@ def test_fuzz_agent_files(syntax: str, tmp_path: Path) -> None:
         path = tmp_path / f"fuzz{suffix}"
         return fuzz.check_agent(path, fuzz.write(path, text), through_cli=index % 5 == 0)
 
-    run_all(f"agent-{syntax}", fuzz.agent_seeds(syntax), 400, check)
+    run_all(f"agent-{syntax}", fuzz.agent_seeds(syntax), 400 if syntax == "yaml" else 300, check)
 
 
 def test_fuzz_scenario_files(tmp_path: Path) -> None:
