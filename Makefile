@@ -1,5 +1,5 @@
 # Quick start (see README.md):
-#   make run    set everything up, validate every agent in agents/ and render it into out/
+#   make run    set everything up, validate and render every agent in agents/ into out/, run the showcase
 #   make test   set everything up (with the test extras), lint (ruff, mypy) and run the whole test suite
 #   make test-fast  the quick loop: the suite without the tests marked slow (no lint)
 #   make fuzz   the fuzz test with twenty times the inputs, from a new seed (FUZZ_SEED=N repeats one)
@@ -17,9 +17,9 @@ SUDO := $(shell [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && echo 
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends
 APT_UPDATE := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get update
 
-.PHONY: run test test-fast fuzz setup setup-test system lint render validate clean
+.PHONY: run test test-fast fuzz setup setup-test system lint render validate showcase clean
 
-run: setup validate render
+run: setup validate render showcase
 
 validate: setup
 	$(BIN)/counterpoint validate agents/
@@ -32,6 +32,13 @@ render: setup
 	    $(BIN)/counterpoint render "$$f" -o "$(OUT)/$$name.svg"; \
 	    $(BIN)/counterpoint render "$$f" -o "$(OUT)/$$name.png"; \
 	done
+
+# The showcase: the travel desk on the embedded model with a scripted caller; recorded, then replayed.
+showcase: setup
+	@mkdir -p $(OUT)
+	HF_HUB_OFFLINE=1 $(BIN)/counterpoint run agents/travel/travel.agent.yaml --script agents/travel/showcase.txt \
+	    --record $(OUT)/showcase.jsonl
+	$(BIN)/counterpoint replay $(OUT)/showcase.jsonl
 
 test: setup-test lint
 	$(BIN)/python -m pytest

@@ -58,6 +58,8 @@ CODES: dict[str, str] = {
     "W201": "unreachable state",
     "W202": "event listened for but never produced",
     "W203": "tool declared but never used",
+    "W204": "transition leaving a parallel state loses to an earlier region",
+    "W205": "a value that is text but looks like Python's None",
 }
 
 

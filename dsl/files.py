@@ -12,7 +12,7 @@ import os
 from pathlib import Path, PurePosixPath
 
 from counterpoint.dsl.diagnostics import Diagnostic
-from counterpoint.dsl.model import Agent
+from counterpoint.dsl.model import Agent, State, walk_states
 from counterpoint.dsl.source import Span, normalise_newlines
 
 #: Folder of the definitions shipped with counterpoint, named ``std:NAME`` in includes.
@@ -201,3 +201,15 @@ def load_agent(path: str | Path, check_handlers: bool = True) -> tuple[Agent | N
 
     agent, diags = check_file(path, check_handlers)
     return (None if any(d.is_error for d in diags) else agent), diags
+
+
+def standard_region(state: State) -> str | None:
+    """``std:NAME`` when every state below ``state`` comes from that shipped definition: the
+    state includes it (after include resolution, only the states' positions tell)."""
+    files = {Path(c.span.file) for c in walk_states(state.children)}
+    if len(files) != 1:
+        return None
+    (file,) = files
+    if not file.is_absolute() or file.parent != STD_DIR:
+        return None
+    return f"std:{file.name.split('.')[0]}"

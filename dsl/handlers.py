@@ -9,9 +9,11 @@ folder, so two agents with a ``tools.py`` each never collide and ``sys.path`` is
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.util
+import io
 import re
 import sys
 import types
@@ -96,7 +98,10 @@ def _import(module: str, base_dir: Path, allow: Iterable[str]) -> types.ModuleTy
             NOT_ALLOWED_HINT,
         )
     try:
-        return importlib.import_module(qualified)
+        # What a module prints while it is imported must not reach the command's own output
+        # (`validate --format json`, `convert -o -`): it is dropped.
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            return importlib.import_module(qualified)
     except BaseException as exc:  # a tool module may raise anything while importing
         if isinstance(exc, KeyboardInterrupt):
             raise

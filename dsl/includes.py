@@ -34,7 +34,9 @@ class _Resolver:
         merged = _Parts(agent)
         for inc in agent.includes:
             sub, first = self.load(inc.path, inc.span, path, chain)
-            if sub is not None and first:  # a file reached twice (a diamond) is merged once
+            if sub is not None and inc.path.startswith("std:") and sub.states:
+                self.diags.append(_region_at_top(inc.path, inc.span))
+            elif sub is not None and first:  # a file reached twice (a diamond) is merged once
                 merged.merge(sub, self.diags, with_states=True)
         states = tuple(self.resolve_state(s, path, chain, merged) for s in agent.states)
         initial = agent.initial
@@ -99,6 +101,18 @@ class _Resolver:
         resolved = self.resolve(loaded, _display(target, including, ref), chain)
         self.done[key] = resolved
         return resolved, True
+
+
+def _region_at_top(ref: str, span: Span) -> Diagnostic:
+    """A standard chart is a region to run next to the agent's own, never merged at the top."""
+    name = ref.removeprefix("std:")
+    return Diagnostic(
+        "E008",
+        f"'{ref}' is a region, not a set of declarations: it cannot be included at the top level",
+        span,
+        f"make it a region of a parallel state, next to your own chart: {name}: {{include: \"{ref}\"}} "
+        f"under a state with type: parallel (textual syntax: state {name} {{ include \"{ref}\" }})",
+    )
 
 
 def _display(target: Path, including: str | Path, ref: str) -> str:

@@ -322,6 +322,8 @@ class Agent:
     initial: str | None = None
     states: tuple[State, ...] = ()
     span: Span = _span()
+    #: Where ``initial`` is written, for diagnostics (not part of the agent's value).
+    initial_span: Span | None = field(default=None, compare=False)
 
 
 # --------------------------------------------------------------------------- helpers

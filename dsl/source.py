@@ -43,6 +43,12 @@ def where(span: Span, here: Span) -> str:
 _BREAK = re.compile(r"\r\n?|\n")
 
 
+def split_lines(text: str) -> list[str]:
+    """``text`` cut into lines where editors cut it (not ``str.splitlines``, which also cuts at
+    NEL, U+2028, form feeds...)."""
+    return _BREAK.split(text)
+
+
 def normalise_newlines(text: str) -> str:
     """``text`` with ``\\r\\n`` and lone ``\\r`` as ``\\n``: the line breaks editors count, in one form."""
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text

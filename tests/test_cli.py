@@ -353,15 +353,47 @@ def test_schema_stdout_and_file(work: Path, capsys: pytest.CaptureFixture[str]) 
 def test_test_subcommand_delegates(
     work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seen: list[list[str]] = []
+    seen: list[tuple[list[str], list[str], bool]] = []
 
-    def fake_run_paths(paths: list[str]) -> int:
-        seen.append(paths)
+    def fake_run_paths(paths: list[str], *, keywords: list[str], verbose: bool) -> int:
+        seen.append((paths, keywords, verbose))
         return 1
 
     monkeypatch.setattr(test_command, "run_paths", fake_run_paths)
     code, _, _ = run(capsys, "test", "a.test.yaml", "agents")
-    assert code == 1 and seen == [["a.test.yaml", "agents"]]
+    assert code == 1 and seen == [(["a.test.yaml", "agents"], [], False)]
+    run(capsys, "test", "-k", "bye", "-k", "Hello", "-v")
+    assert seen[-1] == (["."], ["bye", "Hello"], True)  # the current folder by default
+
+
+SCENARIOS = """\
+scenarios:
+  - name: starts in chat
+    steps: [{in: chat}]
+  - name: greets the user
+    steps: [{say: Hello}]
+"""
+
+
+def test_test_selects_lists_and_defaults_to_the_current_folder(
+    work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (work / "good.test.yaml").write_text(SCENARIOS)
+    code, out, _ = run(capsys, "test")
+    assert code == 0 and "good.test.yaml .." in out and "2 passed, 0 failed" in out
+    code, out, _ = run(capsys, "test", "-k", "GREETS", "-v")
+    assert code == 0
+    assert "good.test.yaml::greets the user PASSED" in out
+    assert "starts in" not in out and "1 passed, 0 failed, 1 deselected" in out
+    code, out, err = run(capsys, "test", "-k", "zzz")
+    assert code == 2 and err.startswith("counterpoint: error: no scenario matches -k 'zzz'")
+
+
+def test_test_usage_errors_look_like_every_other_command(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "test", "missing")
+    assert code == 2 and out == "" and err == "counterpoint: error: missing: no such file or folder\n"
+    code, _, err = run(capsys, "test")
+    assert code == 2 and err == "counterpoint: error: no scenario files (*.test.yaml) in .\n"
 
 
 # --------------------------------------------------------------------------- failures

@@ -6,7 +6,8 @@ expectations are in a header comment, ``# expect: CODE LINE:COL`` (several may b
 separated by commas; a position in another file is written ``CODE path/relative/to/corpus:LINE:COL``;
 ``# expect: none`` says the input is fine and must stay so), or, for inputs that
 cannot hold a comment (binary, empty), in ``tests/corpus/expected.txt`` as
-``FILE CODE LINE:COL``. A ``# xfail: reason`` header marks a known bug elsewhere. Files in
+``FILE CODE LINE:COL``. A ``# says: TEXT`` header (there may be several) is text that the
+message or hint of one of the diagnostics must contain. A ``# xfail: reason`` header marks a known bug elsewhere. Files in
 ``tests/corpus/lib/`` are only included by the inputs.
 Inputs too large to keep in the repository are generated here.
 """
@@ -27,6 +28,7 @@ CORPUS = Path(__file__).parent / "corpus"
 SUFFIXES = (".agent.yaml", ".agent", ".txt", ".test.yaml")
 _EXPECT = re.compile(r"#\s*expect:\s*(.+)")
 _XFAIL = re.compile(r"#\s*xfail:\s*(.+)")
+_SAYS = re.compile(r"#\s*says:\s*(.+)")
 _ITEM = re.compile(r"([EW]\d{3})\s+(?:(\S+):)?(\d+):(\d+)")
 
 #: A guard against hangs, not a speed test (speed belongs in benchmarks; a loaded machine is slow).
@@ -74,6 +76,14 @@ def known_failure(path: Path) -> str | None:
     return None
 
 
+def expected_texts(path: Path) -> list[str]:
+    """The ``# says:`` headers: what the diagnostics must tell the user."""
+    if path.name.endswith(".txt") or path.name in _sidecar():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [m[1].strip() for line in lines if line.startswith("#") and (m := _SAYS.match(line))]
+
+
 def corpus_files() -> list[Path]:
     return sorted(
         p for p in CORPUS.iterdir() if p.is_file() and p.name.endswith(SUFFIXES) and p.name != "expected.txt"
@@ -104,6 +114,9 @@ def test_corpus_input(path: Path) -> None:
         if reason and want not in found:
             pytest.xfail(reason)
         assert want in found, f"{path.name}: expected {code} at {file}:{line}:{col}, got {found}"
+    said = [f"{d.message}\n{d.hint or ''}" for d in check_file(path)[1]]
+    for text in expected_texts(path):
+        assert any(text in s for s in said), f"{path.name}: no diagnostic says {text!r}:\n" + "\n".join(said)
 
 
 def test_huge_file(tmp_path: Path) -> None:

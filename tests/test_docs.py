@@ -17,6 +17,9 @@ Conventions (an HTML comment on the line(s) right before a fence sets its option
   the same document run in a folder holding these files (and a link to ``agents/``).
 - ``<!-- expect: E101 W202 -->``: the block must give exactly these diagnostic codes.
 - ``<!-- exit: N -->``: the commands of the next ```console block exit with N (default 0).
+- ``<!-- shared: yes -->``: the next ```console block runs in one folder shared by all the
+  document's blocks marked so, in document order: a later block sees the files an earlier
+  one wrote (a recording, then its replay).
 - ```console blocks: ``$ command`` lines are run with a shell and their output (stdout and
   stderr) must match the lines shown; a line ``...`` matches any number of lines.
 - ```sh blocks are not run, but every ``counterpoint ...`` line in them must parse.
@@ -193,9 +196,19 @@ def wrap(block: Block) -> str:
     return "agent doc\ninitial s\nstate s {\n" + textwrap.indent(text, "    ") + "}\n"
 
 
+#: The one folder of each document whose console blocks say ``shared: yes``.
+_SHARED: dict[Path, Path] = {}
+
+
 def _workdir(block: Block, tmp: Path) -> Path:
     """A folder with the files the document declared before ``block`` and a link to agents/."""
-    (tmp / "agents").symlink_to(ROOT / "agents")
+    if block.options.get("shared") == "yes":
+        if block.doc not in _SHARED:
+            _SHARED[block.doc] = tmp
+            (tmp / "agents").symlink_to(ROOT / "agents")
+        tmp = _SHARED[block.doc]
+    else:
+        (tmp / "agents").symlink_to(ROOT / "agents")
     for b in parse_blocks(block.doc):
         if b.line >= block.line:
             break

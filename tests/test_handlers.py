@@ -37,6 +37,13 @@ def test_module_in_agent_folder(tmp_path: Path) -> None:
     assert fn(21) == 42
 
 
+def test_what_a_module_prints_on_import_is_dropped(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """``validate --format json`` prints JSON only, whatever a tool module prints."""
+    _write(tmp_path, "noisy.py", "import sys\nprint('hi')\nprint('oops', file=sys.stderr)\ndef f():\n    return 1\n")
+    assert resolve_handler("noisy:f", tmp_path, ())() == 1
+    assert capfd.readouterr() == ("", "")
+
+
 def test_async_handler_and_package_with_relative_import(tmp_path: Path) -> None:
     _write(tmp_path, "pkg/__init__.py", "")
     _write(tmp_path, "pkg/util.py", "FACTOR = 3\n")

@@ -27,6 +27,7 @@ from counterpoint.dsl import (
     Tool,
     Transition,
 )
+from counterpoint.dsl.files import standard_region
 from counterpoint.dsl.render import RenderError, render, to_dot
 from counterpoint.dsl.render import graphviz as render_mod
 from counterpoint.dsl.render.labels import action_text, esc, shorten
@@ -607,3 +608,76 @@ def test_hostile_ids_one_by_one(name):
         ),
     )
     dot_ok(to_dot(agent, highlight=[name]))
+
+
+# --------------------------------------------------------------------------- standard regions, labels, tooltips
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def concierge_file() -> Agent:
+    from counterpoint.dsl import check_file
+
+    agent, _ = check_file(ROOT / "agents" / "concierge" / "concierge.agent.yaml")
+    assert agent is not None
+    return agent
+
+
+def test_an_included_standard_region_is_one_box_unless_expanded():
+    agent = concierge_file()
+    compact = to_dot(agent)
+    assert "std:dialog" in compact and "idle, listening, generating, emitting" in compact
+    assert "llm.started" not in compact and "dialog.user.said" not in compact  # its edges are left out
+    full = to_dot(agent, expand=True)
+    assert "std:dialog" not in full and "llm.started" in full
+    assert standard_region(agent.states[0].children[0]) == "std:dialog"
+    assert standard_region(agent.states[0].children[1]) is None
+    dot_ok(compact)
+
+
+def test_highlighting_a_state_of_a_compact_region_marks_the_box_and_the_name():
+    src = to_dot(concierge_file(), highlight=("listening",))
+    assert f'COLOR="{render_mod.ACTIVE_LINE}"><B>listening</B>' in src
+
+
+def test_set_labels_show_the_value():
+    assert action_text(Set("size", Expr("'large'"))) == "set size = 'large'"
+    assert action_text(Set("n", Expr("n + " + "1 + " * 20 + "1"))) == "set n = n + 1 + 1 + 1 +…"
+
+
+def test_cut_labels_carry_their_full_text_as_tooltips():
+    long = "Goodbye, and have a lovely evening, with a back\\slash"
+    agent = Agent(
+        name="t",
+        initial="a",
+        states=(
+            State("a", entry=(Say(long),), transitions=(on("user.said", "b", guard="len(text) > 100000000000"),)),
+            State("b"),
+        ),
+    )
+    src = to_dot(agent)
+    assert "Goodbye, and have a lov…" in src  # the label is cut
+    assert 'tooltip="a\\nentry say \\"Goodbye, and have a lovely evening, with a back\\\\\\\\slash' in src
+    assert 'tooltip="on user.said [len(text) > 100000000000] -> b"' in src
+    dot_ok(src)
+    svg = render(agent, "svg").decode()
+    assert "xlink:title=\"a&#10;entry say &quot;Goodbye, and have a lovely evening" in svg
+
+
+def test_a_state_s_own_transitions_inward_start_at_a_visible_entry_point():
+    agent = Agent(
+        name="a",
+        initial="outer",
+        states=(
+            State("outer", initial="x", children=(State("x"), State("y")), transitions=(on("reset", "y"),)),
+        ),
+    )
+    src = to_dot(agent)
+    assert re.search(r"\ta0 \[[^]]*shape=circle", src)  # the anchor is drawn, not invisible
+    dot_ok(src)
+
+
+def test_self_loop_labels_are_external():
+    agent = Agent(name="a", initial="s", states=(State("s", transitions=(on("again", "s"),)),))
+    src = to_dot(agent)
+    assert "xlabel=<again>" in src and "forcelabels=true" in src

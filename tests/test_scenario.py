@@ -483,15 +483,37 @@ def test_missing_agent_file(tmp_path: Path):
 
 
 def test_usage_errors(tmp_path: Path):
-    assert run([])[0] == 2
-    code, out = run([str(tmp_path / "missing")])
-    assert code == 2 and "no such file or folder" in out
-    code, out = run([str(tmp_path)])
-    assert code == 2 and "no scenario files (*.test.yaml)" in out
+    def usage(paths: list[str]) -> tuple[int, str]:
+        out, err = io.StringIO(), io.StringIO()
+        code = run_paths(paths, out, err=err)
+        assert out.getvalue() == ""
+        return code, err.getvalue()
+
+    assert usage([])[0] == 2
+    code, err = usage([str(tmp_path / "missing")])
+    assert code == 2 and err.startswith("counterpoint: error: ") and "no such file or folder" in err
+    code, err = usage([str(tmp_path)])
+    assert code == 2 and "no scenario files (*.test.yaml)" in err
     other = tmp_path / "x.agent.yaml"
     other.write_text("agent: x\n", encoding="utf-8")
-    code, out = run([str(other)])
-    assert code == 2 and "is not a scenario file" in out
+    code, err = usage([str(other)])
+    assert code == 2 and "is not a scenario file" in err
+
+
+def test_hidden_folders_are_not_searched(shop: Path):
+    hidden = shop / ".venv" / "lib"
+    hidden.mkdir(parents=True)
+    write(hidden, "scenarios: [{name: n, steps: [{in: chat}]}]\n")
+    code, out = run([str(shop)])
+    assert code == 2 and out == ""
+
+
+def test_two_agent_files_for_one_scenario_file_is_an_error(shop: Path):
+    (shop / "shop.agent").write_text("agent shop\nstate s {}\n", encoding="utf-8")
+    path = write(shop, "scenarios: [{name: n, steps: [{in: chat}]}]\n")
+    (diag,) = load_suite(path).diagnostics
+    assert diag.code == "E006" and "shop.agent.yaml and shop.agent" in diag.message
+    assert "agent: shop.agent.yaml" in (diag.hint or "")
 
 
 # --------------------------------------------------------------------------- the examples in the docs

@@ -444,7 +444,7 @@ state chat {
         ("# only a comment\n", "1:1 E006 missing `agent NAME`"),
         (
             "agent a\nstate s {\n  on x y\n}",
-            "3:8 E002 unexpected name 'y', expected ',', '->', '/', '[', 'internal', a statement, or '}'",
+            "3:8 E002 missing '->' before the target 'y'",
         ),
         (
             "agent a\nstate s {\n  on x -> y z\n}",
@@ -494,10 +494,12 @@ state chat {
         ("agent a\ntool t(a) = m:f timout 5s", "2:17 E004 unknown key 'timout' in tool 't'"),
         ("agent a\nstat s", "2:1 E004 unknown key 'stat' in the agent"),
         ("agent a\ntool t() = m:f\nstat s", "3:1 E004 unknown key 'stat' in the agent"),
-        ("agent a\nstate s { entry say 'hi' }", "2:21 E002 unexpected string 'hi', expected a string"),
+        ("agent a\nstate s { entry say 'hi' }", "2:21 E002 unexpected string 'hi': texts are written in double quotes"),
         ('agent a\nstate s { entry say "hi }', "2:21 E002 unterminated string"),
         ('agent a\ndescription """abc', '2:13 E002 unterminated """ string'),
-        ("agent a\nstate s { after 5s }", "2:11 E002 a timer needs a guard, a target or actions"),
+        ("agent a\nstate s { after 5s }", "2:11 E002 the timer `after 5s` needs a guard, a target or actions"),
+        ("agent a\nstate s {\n  after 30 seconds -> s\n}", "3:9 E007 invalid duration '30 seconds': the unit is written right after the number"),
+        ("agent a\nstate s {\n  every 2 min / log \"x\"\n}", "3:9 E007 invalid duration '2 min': the unit is written right after the number"),
         (
             "agent a\ntool t() = m:f { deliver later }",
             "2:26 E002 unexpected name 'later', expected 'interrupt', 'silent', or 'when idle'",
@@ -619,7 +621,7 @@ def test_independent_syntax_errors_are_reported_together():
     assert diags_of(text) == [
         "3:5 E004 unknown key 'promt' in state 's'",
         "4:15 E002 unexpected name 'z', expected ',', '/', a statement, or '}'",
-        "6:5 E002 a timer needs a guard, a target or actions",
+        "6:5 E002 the timer `after 5s` needs a guard, a target or actions",
         "9:20 E002 unexpected name 'log', expected ';', a statement, or '}'",
         "10:13 E011 invalid guard: unexpected name 'b'; expected an operator or end of input",
         "13:18 E004 unknown key 'timout' in tool 'f'",

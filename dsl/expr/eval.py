@@ -444,7 +444,10 @@ def compile_expr(node: Node) -> Compiled:
             )
         if isinstance(n, Call):
             check_call(n)
-        stack.extend((c, d + 1) for c in children(n))
+        if isinstance(n, Binary):  # a flat chain (a + b + c ...) is compiled as a loop: no deeper
+            stack += [(n.left, d), (n.right, d + 1)]
+        else:
+            stack.extend((c, d + 1) for c in children(n))
     return _contained(_compile(node))
 
 
@@ -524,8 +527,35 @@ def _compile(node: Node) -> Compiled:
 
 
 def _compile_binary(node: Binary) -> Compiled:
-    left, right, op = _compile(node.left), _compile(node.right), _BINARY[node.op]
-    if node.op == "+":
+    """A chain ``a + b - c ...`` (a left-leaning tree) becomes one loop, not nested calls."""
+    steps: list[tuple[str, Compiled]] = []
+    left: Node = node
+    while isinstance(left, Binary):
+        steps.append((left.op, _compile(left.right)))
+        left = left.left
+    first = _compile(left)
+    steps.reverse()
+    if len(steps) == 1:
+        return _pair(node.op, first, steps[0][1])
+    ops = [(_plus if op == "+" else _BINARY[op], f) for op, f in steps]
+
+    def chain(env: Env) -> Any:
+        value = first(env)
+        for op, f in ops:
+            value = op(value, f(env))
+        return value
+
+    return chain
+
+
+def _plus(a: Any, b: Any) -> Any:
+    if type(a) is int and type(b) is int and -MAX_INT < a < MAX_INT and -MAX_INT < b < MAX_INT:
+        return _check_int(a + b)
+    return add(a, b)
+
+
+def _pair(name: str, left: Compiled, right: Compiled) -> Compiled:
+    if name == "+":
 
         def plus(env: Env) -> Any:
             a, b = left(env), right(env)
@@ -534,6 +564,7 @@ def _compile_binary(node: Binary) -> Compiled:
             return add(a, b)
 
         return plus
+    op = _BINARY[name]
     return lambda env: op(left(env), right(env))
 
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -141,6 +142,8 @@ _OPERATOR_TERMS = {
 _POSTFIX_TERMS = {"_DOT", "_LSQB", "_LPAR"}
 _PUNCT = {"_RPAR": "')'", "_RSQB": "']'", "_RBRACE": "'}'", "_COMMA": "','", "_COLON": "':'", "_LPAR": "'('"}
 _KEYWORDS = {"and", "or", "not", "in", "true", "false", "null"}
+#: ``obj.name`` right before a ``(``: a method call, written as in Python.
+_METHOD = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)\.([A-Za-z_][A-Za-z0-9_]*)\s*$")
 _HINTS = {
     "=": "use '==' to compare",
     "&": "use 'and'",
@@ -236,16 +239,25 @@ def _syntax_error(e: UnexpectedInput, source: str) -> ExprError:
         if char in "'\"":
             return ExprError("unterminated string (strings end on the same line with the same quote)", pos)
         msg = f"unexpected character {char!r}"
-        if char in _HINTS:
+        if char == "=" and not source[:pos].strip():
+            msg += " at the start; to assign, write a single '=' (set n = n + 1); '==' compares"
+        elif char in _HINTS:
             msg += f"; {_HINTS[char]}"
         return ExprError(msg, pos)
     if isinstance(e, UnexpectedToken):
         tok = e.token
         pos = tok.start_pos if tok.type != "$END" and tok.start_pos is not None else len(source.rstrip())
         msg = f"unexpected {_describe_token(tok)}"
-        want = _describe_expected(_accepted(e))
-        if want:
-            msg += f"; expected {want}"
+        method = _METHOD.search(source[:pos]) if tok.type == "_LPAR" else None
+        if method:
+            obj, name = method[1], method[2]
+            msg += f"; there are no methods: write {name}({obj}), not {obj}.{name}()" if name in FUNCTIONS else (
+                f"; there are no methods, only functions: {', '.join(sorted(FUNCTIONS))}"
+            )
+        else:
+            want = _describe_expected(_accepted(e))
+            if want:
+                msg += f"; expected {want}"
         return ExprError(msg, pos)
     if isinstance(e, UnexpectedEOF):  # pragma: no cover - LALR reports UnexpectedToken($END)
         return ExprError("unexpected end of input", len(source))
@@ -337,7 +349,10 @@ def _build(root: Tree[Token]) -> Node:
         k = len(_value_children(t))
         args = out[len(out) - k :]
         del out[len(out) - k :]
-        depth = 1 + max((d for _, d in args), default=0)
+        if t.data == "binary":  # the left operand of a chain (a + b + c ...) is no deeper
+            depth = max(args[0][1], 1 + args[1][1])
+        else:
+            depth = 1 + max((d for _, d in args), default=0)
         pos = _pos_of(t)
         if depth > MAX_DEPTH:
             raise ExprError(f"expression nested too deeply (more than {MAX_DEPTH} levels)", max(pos, 0))

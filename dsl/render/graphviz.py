@@ -5,6 +5,10 @@ atomic states rounded boxes with their internal activities (``entry / say "Hi"``
 second compartment. Edges to and from a cluster point at an invisible anchor node inside
 it and are clipped at the border (``compound=true`` + ``lhead``/``ltail``).
 
+An included standard region (``std:dialog``) is drawn compactly, as one box naming its
+states, unless ``expand`` asks for it in full. Labels cut short carry their full text as a
+tooltip (shown when hovering over an SVG).
+
 Node names are generated (``s3``, ``cluster_3``…) from document order and every text is
 an escaped HTML-like label, so hostile ids cannot break the dot syntax and the output is
 deterministic.
@@ -19,8 +23,18 @@ from typing import cast
 import graphviz
 
 from counterpoint.dsl.diagnostics import did_you_mean
+from counterpoint.dsl.files import standard_region
 from counterpoint.dsl.model import Agent, State, StateKind, Timer, Transition, walk_states
-from counterpoint.dsl.render.labels import PROMPT_MAX, actions_text, activity_text, edge_lines, esc, shorten
+from counterpoint.dsl.render.labels import (
+    PROMPT_MAX,
+    actions_text,
+    activity_text,
+    clean,
+    edge_lines,
+    esc,
+    shorten,
+)
+from counterpoint.dsl.text.printer import actions_line, statement_text
 
 FORMATS = ("svg", "png", "pdf", "dot")
 INSTALL_HINT = "install Graphviz: apt-get install graphviz"
@@ -56,10 +70,15 @@ class _Info:
     index: int
     state: State
     parent: State | None
+    compact: bool = False  # an included standard region, drawn as one box
 
     @property
     def is_cluster(self) -> bool:
-        return bool(self.state.children) and self.state.kind in (StateKind.STATE, StateKind.PARALLEL)
+        return (
+            not self.compact
+            and bool(self.state.children)
+            and self.state.kind in (StateKind.STATE, StateKind.PARALLEL)
+        )
 
     @property
     def top(self) -> str:
@@ -76,19 +95,20 @@ class _Info:
         return f"cluster_{self.index}"
 
 
-def to_dot(agent: Agent, highlight: Iterable[str] = ()) -> str:
-    """The diagram as Graphviz dot text; ``highlight`` names states to mark as active."""
-    return cast(str, _Builder(agent, highlight).build().source)
+def to_dot(agent: Agent, highlight: Iterable[str] = (), expand: bool = False) -> str:
+    """The diagram as Graphviz dot text; ``highlight`` names states to mark as active,
+    ``expand`` draws included standard regions in full."""
+    return cast(str, _Builder(agent, highlight, expand).build().source)
 
 
-def render(agent: Agent, fmt: str, highlight: Iterable[str] = ()) -> bytes:
+def render(agent: Agent, fmt: str, highlight: Iterable[str] = (), expand: bool = False) -> bytes:
     """The diagram as ``svg``, ``png``, ``pdf`` or ``dot`` bytes; raises :class:`RenderError`."""
     if fmt not in FORMATS:
         raise RenderError(
             f"unknown diagram format '{fmt}'",
             did_you_mean(fmt, FORMATS) or f"use one of: {', '.join(FORMATS)}",
         )
-    source = to_dot(agent, highlight)
+    source = to_dot(agent, highlight, expand)
     if fmt == "dot":
         return source.encode("utf-8")
     try:
@@ -107,8 +127,9 @@ def render(agent: Agent, fmt: str, highlight: Iterable[str] = ()) -> bytes:
 
 
 class _Builder:
-    def __init__(self, agent: Agent, highlight: Iterable[str]):
+    def __init__(self, agent: Agent, highlight: Iterable[str], expand: bool = False):
         self.agent = agent
+        self.expand = expand
         self.infos: dict[str, _Info] = {}
         self._index(agent.states, None)
         self.active = self._check_highlight(highlight)
@@ -118,9 +139,13 @@ class _Builder:
         for state in states:
             if state.id in self.infos:
                 continue  # a duplicate id (invalid model): only the first one is drawn
-            info = self.infos[state.id] = _Info(len(self.infos), state, parent)
+            compact = not self.expand and standard_region(state) is not None
+            info = self.infos[state.id] = _Info(len(self.infos), state, parent, compact)
             if info.is_cluster:  # children of finals/history (invalid) are not drawn
                 self._index(state.children, state)
+            elif compact:  # its states stand for the box: edges to them end there
+                for inner in walk_states(state.children):
+                    self.infos.setdefault(inner.id, info)
 
     def _check_highlight(self, highlight: Iterable[str]) -> frozenset[str]:
         if isinstance(highlight, str):
@@ -151,6 +176,7 @@ class _Builder:
             label=f'<<B><FONT POINT-SIZE="13">{esc(self.agent.name)}</FONT></B>>',
             bgcolor="white",
             pad="0.2",
+            forcelabels="true",
         )
         g.attr("node", fontname=FONT, fontsize="10", fontcolor=INK, color=INK)
         g.attr("edge", fontname=FONT, fontsize="9", fontcolor=INK, color=EDGE, arrowsize="0.7")
@@ -173,6 +199,8 @@ class _Builder:
         info = self.infos[state.id]
         if info.is_cluster:
             self._cluster(g, state, info, region=in_parallel)
+        elif info.compact:
+            g.node(info.top, label=self._compact_label(state), shape="plain", tooltip=self._tooltip(state))
         elif state.kind is StateKind.HISTORY:
             g.node(
                 info.top,
@@ -189,7 +217,7 @@ class _Builder:
         elif state.kind is StateKind.FINAL:
             self._final(g, state, info)
         else:
-            g.node(info.top, label=self._box_label(state), shape="plain")
+            g.node(info.top, label=self._box_label(state), shape="plain", tooltip=self._tooltip(state))
 
     def _cluster(self, g: graphviz.Digraph, state: State, info: _Info, region: bool) -> None:
         parallel = state.kind is StateKind.PARALLEL
@@ -208,12 +236,18 @@ class _Builder:
                 penwidth="2" if active else "1",
                 labeljust="l",
                 margin="10",
+                tooltip=self._tooltip(state),
             )
             # Anchors: edges from outside attach to the top one or leave from the bottom one
             # and are clipped at the border (lhead/ltail); invisible edges keep the children
             # between them so the cluster reads top to bottom.
             for anchor in (info.top, info.bottom):
                 c.node(anchor, label="", shape="point", style="invis", width="0.01", height="0.01")
+            if self._leads_inside(state):
+                # the state's own transitions to its descendants start at a small hollow circle at
+                # its top (UML's entry point), not at an invisible point that leaves them dangling
+                c.node(info.top, shape="circle", style="filled", fillcolor="white", color=MUTED,
+                       width="0.1", height="0.1", fixedsize="true", tooltip=f"transitions of {clean(state.id)}")
             if not parallel:
                 self._initial_dot(c, f"i{info.index}", state.initial, state.children)
                 c.edge(info.top, f"i{info.index}", style="invis", minlen="0")
@@ -233,6 +267,14 @@ class _Builder:
                     row.attr(rank="same")
                     for name in (info.top if parallel else f"i{info.index}", *memories):
                         row.node(name)
+
+    def _leads_inside(self, state: State) -> bool:
+        """Whether one of the state's own transitions targets one of its descendants."""
+        return any(
+            target in self.infos and self._encloses(state, self.infos[target].state)
+            for item in _outgoing(state)
+            for target in item.targets
+        )
 
     def _order_regions(self, g: graphviz.Digraph, top: str, regions: tuple[State, ...]) -> None:
         """Regions side by side in document order: edges from the parallel state's top anchor
@@ -264,7 +306,7 @@ class _Builder:
             )
             return
         # A final state with entry/exit actions: a double-bordered box, so the actions fit.
-        g.node(info.top, label=self._box_label(state, double=True), shape="plain")
+        g.node(info.top, label=self._box_label(state, double=True), shape="plain", tooltip=self._tooltip(state))
 
     def _initial_dot(
         self, g: graphviz.Digraph, name: str, initial: str | None, states: tuple[State, ...]
@@ -286,11 +328,14 @@ class _Builder:
             if not item.targets:
                 continue  # drawn inside the state as an internal activity
             label = self._edge_label(item)
+            tip = _tip([statement_text(item)])
             for target in item.targets:
                 tail, head, attrs = self._edge_ends(state, target)
                 if label:
-                    attrs["label"] = label
-                g.edge(tail, head, **attrs)
+                    # a self-loop's label would sit on its own small loop: an external label
+                    # is placed where nothing else is drawn
+                    attrs["xlabel" if tail == head else "label"] = label
+                g.edge(tail, head, tooltip=tip, labeltooltip=tip, **attrs)
 
     def _edge_ends(self, source: State, target: str) -> tuple[str, str, dict[str, str]]:
         """Layout tail, head and attributes of one transition edge.
@@ -418,6 +463,38 @@ class _Builder:
         rows = f'<TR><TD ALIGN="LEFT">{name}</TD></TR>{body}'
         return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{rows}</TABLE>>'
 
+    def _compact_label(self, state: State) -> str:
+        """An included standard region as one box: its name, what it includes, its states."""
+        inner = [c for c in state.children if c.kind is not StateKind.HISTORY]
+        active = state.id in self.active or any(s.id in self.active for s in walk_states(state.children))
+        names = ", ".join(
+            f'<FONT COLOR="{ACTIVE_LINE}"><B>{esc(c.id)}</B></FONT>' if c.id in self.active else esc(c.id)
+            for c in inner
+        )
+        fill, line, border = (ACTIVE_FILL, ACTIVE_LINE, "2") if active else (REGION_FILL, MUTED, "1")
+        return (
+            f'<<TABLE BORDER="{border}" CELLBORDER="0" CELLSPACING="0" CELLPADDING="4" STYLE="rounded,dashed" '
+            f'BGCOLOR="{fill}" COLOR="{line}"><TR><TD ALIGN="LEFT"><B>{esc(state.id)}</B> '
+            f'<FONT COLOR="{MUTED}" POINT-SIZE="9">{esc(standard_region(state) or "")}</FONT></TD></TR>'
+            f'<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="9">{names}</FONT></TD></TR></TABLE>>'
+        )
+
+    def _tooltip(self, state: State) -> str:
+        """Everything a state's box shows, uncut: its activities, prompt and tools."""
+        lines = [state.id]
+        if state.entry:
+            lines.append(f"entry {actions_line(state.entry)}")
+        if state.exit:
+            lines.append(f"exit {actions_line(state.exit)}")
+        lines += [statement_text(item) for item in _outgoing(state) if not item.targets]
+        if state.prompt:
+            lines.append(f"prompt: {state.prompt}")
+        if state.tools:
+            lines.append(f"tools: {', '.join(state.tools)}")
+        if self.infos[state.id].compact:
+            lines.append(f"states: {', '.join(c.id for c in state.children)}")
+        return _tip(lines)
+
     def _active_node(self, state: State) -> dict[str, str]:
         if state.id not in self.active:
             return {}
@@ -426,3 +503,10 @@ class _Builder:
 
 def _outgoing(state: State) -> tuple[Transition | Timer, ...]:
     return (*state.transitions, *state.timers)
+
+
+def _tip(lines: list[str]) -> str:
+    """Tooltip text for dot: an escString (backslashes and quotes escaped, lines joined by
+    dot's newline escape), never taken for an HTML-like label."""
+    escaped = (clean(line).replace("\\", "\\\\").replace('"', '\\"') for line in lines)
+    return cast(str, graphviz.nohtml("\\n".join(escaped)))

@@ -29,6 +29,8 @@ from counterpoint.dsl.model import (
 
 #: Longest quoted text (say/respond) shown in a label, in characters.
 SAY_MAX = 24
+#: Longest value shown in a ``set`` label.
+VALUE_MAX = 16
 #: Longest guard shown in a label.
 GUARD_MAX = 32
 #: Longest prompt line shown on a state.
@@ -84,8 +86,8 @@ def action_text(action: Action) -> str:
             return f"send {shorten(event, NAME_MAX)}{after}"
         case CancelSend(id=ident):
             return f"cancel_send {shorten(ident, NAME_MAX)}"
-        case Set(var=var):
-            return f"set {shorten(var, NAME_MAX)}"
+        case Set(var=var, expr=expr):
+            return f"set {shorten(var, NAME_MAX)} = {shorten(expr.source, VALUE_MAX)}"
         case Log():
             return "log"
         case Spawn(agent=agent, id=ident, fork=fork):

@@ -296,6 +296,7 @@ class _Builder:
         }
         tools: list[Tool] = []
         states: list[State] = []
+        initial_span: Span | None = None
         name_node: Tree[Token] | None = None
         for c in tree.children:
             assert isinstance(c, Tree)
@@ -330,6 +331,7 @@ class _Builder:
             elif kind == "initial":
                 if once.first("initial", c, "the agent has one initial state"):
                     fields["initial"] = self.name(leaf(c), "state name")
+                    initial_span = self.span(leaf(c))
             else:
                 states.append(self.state(c, 1))
         if name_node is None:
@@ -355,6 +357,7 @@ class _Builder:
             initial=fields.get("initial"),
             states=tuple(states),
             span=self.span(name_node),
+            initial_span=initial_span,
         )
 
     def settings(self, tree: Tree[Token], kind: str) -> LLMSettings | VoiceSettings:

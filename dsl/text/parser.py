@@ -307,17 +307,23 @@ def syntax_error(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
         else:
             span = Span(file, tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column)
         if str(tok) == "after" and "TIMER_AFTER" in expected:
-            return Diagnostic(
-                "E002",
-                "a timer needs a guard, a target or actions",
-                span,
-                'write e.g. `after 30s -> state` or `after 30s / say "..."`',
-            )
+            return _timer_error(text, tok, span)
+        if tok.type in ("NAME", "expr__NAME"):
+            mistake = _missing_arrow(text, tok, span) or _spaced_duration(text, tok, file)
+            if mistake is not None:
+                return mistake
         if tok.type in ("NAME", "expr__NAME") and ip is not None:
             unknown = _unknown_statement(str(tok), expected, ip, span)
             if unknown is not None:
                 return unknown
         want, hint = describe_expected(expected)
+        if str(tok).startswith("'") and "a string" in want:
+            return Diagnostic(
+                "E002",
+                f"unexpected {_describe_token(tok)}: texts are written in double quotes",
+                span,
+                f"write \"{str(tok)[1:-1]}\"",
+            )
         msg = f"unexpected {_describe_token(tok)}" + (f", expected {want}" if want else "")
         if tok.type in ("NAME", "expr__NAME"):
             hint = did_you_mean(str(tok), [k for k in _keywords(expected) if k != str(tok)]) or hint
@@ -326,6 +332,67 @@ def syntax_error(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
         line, col = _end_position(text)
         return Diagnostic("E002", "unexpected end of file", Span(file, line, col, line, col))
     return Diagnostic("E002", str(e), Span(file, 1, 1))  # pragma: no cover
+
+
+#: Units written as a word after a space (``30 seconds``).
+_UNIT_WORDS = frozenset({
+    "ms", "millisecond", "milliseconds", "s", "sec", "secs", "second", "seconds",
+    "m", "min", "mins", "minute", "minutes", "h", "hr", "hrs", "hour", "hours",
+})  # fmt: skip
+#: What follows ``after`` when it is no timer: a duration, maybe with its unit as a word.
+_AFTER_WORDS = re.compile(r"[ \t]+([0-9][A-Za-z0-9_.]*)(?:[ \t]+([A-Za-z]+))?")
+
+
+#: The start of a line up to an event transition's target: ``on user.said`` (then a name).
+_ON_EVENTS = re.compile(r"[ \t]*on[ \t]+[A-Za-z0-9_.*]+(?:[ \t]*,[ \t]*[A-Za-z0-9_.*]+)*[ \t]+(?:internal[ \t]+)?")
+#: Text before a unit word: ``after 30`` or ``every 30`` (then ``seconds``).
+_NUMBER_BEFORE = re.compile(r"\b(?:after|every)[ \t]+([0-9][A-Za-z0-9_.]*)[ \t]+$")
+
+
+def _missing_arrow(text: str, tok: Token, span: Span) -> Diagnostic | None:
+    """``on user.said done``: a target without the ``->`` before it."""
+    start = tok.start_pos or 0
+    line = text[text.rfind("\n", 0, start) + 1 : start]
+    if not _ON_EVENTS.fullmatch(line):
+        return None
+    return Diagnostic(
+        "E002",
+        f"missing '->' before the target '{tok}'",
+        span,
+        f"write `{line.strip()} -> {tok}`",
+    )
+
+
+def _spaced_duration(text: str, tok: Token, file: str) -> Diagnostic | None:
+    """``every 30 seconds``: the unit written as a word after a space."""
+    if str(tok).lower() not in _UNIT_WORDS:
+        return None
+    m = _NUMBER_BEFORE.search(text, 0, tok.start_pos or 0)
+    return _duration_error(text, m.start(1), m[1], str(tok), file) if m else None
+
+
+def _duration_error(text: str, offset: int, number: str, unit: str, file: str) -> Diagnostic:
+    line, col = _line_col(text, offset)
+    return Diagnostic(
+        "E007",
+        f"invalid duration '{number} {unit}': the unit is written right after the number",
+        Span(file, line, col, line, col + len(number)),
+        "write e.g. 500ms, 30s, 1.5s, 2m, 1h or 1m30s",
+    )
+
+
+def _timer_error(text: str, tok: Token, span: Span) -> Diagnostic:
+    """``after`` that does not start a timer: a duration written with a space, or nothing to do."""
+    m = _AFTER_WORDS.match(text, tok.end_pos or 0)
+    if m and m[2] and m[2].lower() in _UNIT_WORDS:
+        return _duration_error(text, m.start(1), m[1], m[2], span.file)
+    duration = m[1] if m else "30s"
+    return Diagnostic(
+        "E002",
+        f"the timer `after {duration}` needs a guard, a target or actions",
+        span,
+        f'write e.g. `after {duration} -> state` or `after {duration} / say "..."`',
+    )
 
 
 # --------------------------------------------------------------------------- errors inside expressions

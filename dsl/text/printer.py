@@ -237,6 +237,17 @@ def _timer(t: Timer) -> str:
     return " ".join([t.kind, format_duration(t.delay), *tail]).replace(" " + _ACTIONS, _ACTIONS)
 
 
+def statement_text(item: Transition | Timer) -> str:
+    """A transition or timer in the textual syntax, on one line (the diagrams' tooltips)."""
+    text = _transition(item) if isinstance(item, Transition) else _timer(item)
+    return text.replace(_ACTIONS, " ")
+
+
+def actions_line(actions: tuple[Action, ...]) -> str:
+    """Actions in the textual syntax, on one line: ``say "Hi"; respond``."""
+    return "; ".join(_action(a) for a in actions)
+
+
 # --------------------------------------------------------------------------- actions
 
 

@@ -1,7 +1,7 @@
 """Validation of a resolved agent: structure, references, expressions, handlers, warnings.
 
 Front ends report what is wrong with the text; these checks report what is wrong with the
-chart (codes E101-E117, W201-W203 and a few of E006-E008 in docs/language.md), one module
+chart (codes E101-E117, W201-W204 and a few of E006-E008 in docs/language.md), one module
 per concern, run here in a fixed order. This is the only home of these checks:
 ``counterpoint.engine.compile`` runs them too.
 """
@@ -15,6 +15,7 @@ from counterpoint.dsl.model import Agent, walk_with_parent
 from counterpoint.dsl.validate.actions import check_actions
 from counterpoint.dsl.validate.context import Context
 from counterpoint.dsl.validate.declarations import check_declarations
+from counterpoint.dsl.validate.regions import check_region_conflicts
 from counterpoint.dsl.validate.structure import check_root, check_structure, check_timers
 from counterpoint.dsl.validate.tools import check_tool_handlers, check_tool_references
 from counterpoint.dsl.validate.transitions import check_conflicts, check_targets
@@ -40,6 +41,7 @@ def validate(agent: Agent, base_dir: Path, check_handlers: bool = True) -> list[
         check_tool_references(ctx, state)
         check_conflicts(ctx, state)
         check_actions(ctx, state)
+    check_region_conflicts(ctx)
     check_unused_tools(ctx)
     check_reachability(ctx)
     return ctx.diags

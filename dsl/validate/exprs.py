@@ -60,6 +60,21 @@ def in_state_ids(node: Node) -> Iterator[tuple[str, int]]:
                 yield value, n.args[0].pos
 
 
+#: Python's spellings of the literals, and the expression language's.
+_LITERALS = {"None": "null", "True": "true", "False": "false", "NULL": "null", "TRUE": "true", "FALSE": "false"}
+
+
+def _unknown_name_hint(name: str, names: set[str], bare_value: bool) -> str:
+    if name in _LITERALS:
+        return f"write {_LITERALS[name]} (the literals are null, true and false)"
+    if bare_value:
+        return (
+            f"a text value needs quotes inside the expression: '{name}' (in YAML, quote it twice: "
+            f"\"'{name}'\"), or declare {name} under vars:"
+        )
+    return did_you_mean(name, names) or "declare it under vars: or use a field of the event"
+
+
 class ExprChecker:
     """Parses and checks expressions against the names and state ids in scope."""
 
@@ -79,8 +94,9 @@ class ExprChecker:
         except RecursionError:
             self.diags.append(Diagnostic("E010", f"{what} too complex (nesting too deep)", span))
             return None
+        bare = isinstance(node, Name) and what.startswith("value for")
         where = lambda pos: error_span(span, source, pos) if pos >= 0 else span  # noqa: E731
-        self.check_node(node, names, where)
+        self.check_node(node, names, where, bare)
         if not self.compiles(node, where, what):
             return None
         return node
@@ -121,8 +137,13 @@ class ExprChecker:
             return False
         return True
 
-    def check_node(self, node: Node, names: set[str] | None, where: Callable[[int], Span]) -> None:
-        """E107 for names not in ``names`` (None: any), E116 for unknown functions, E101 for In()."""
+    def check_node(
+        self, node: Node, names: set[str] | None, where: Callable[[int], Span], bare_value: bool = False
+    ) -> None:
+        """E107 for names not in ``names`` (None: any), E116 for unknown functions, E101 for In().
+
+        ``bare_value``: the whole expression is one name given as a value, likely meant as text.
+        """
         if names is not None:
             for name in sorted(free_names(node) - names):
                 self.diags.append(
@@ -130,7 +151,7 @@ class ExprChecker:
                         "E107",
                         f"unknown name '{name}' in expression",
                         where(_first_pos(node, Name, name)),
-                        did_you_mean(name, names) or "declare it under vars: or use a field of the event",
+                        _unknown_name_hint(name, names, bare_value),
                     )
                 )
         for fn in sorted(called_functions(node) - set(FUNCTIONS)):

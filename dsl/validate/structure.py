@@ -7,6 +7,7 @@ import math
 
 from counterpoint.dsl.diagnostics import Diagnostic, did_you_mean
 from counterpoint.dsl.durations import format_duration
+from counterpoint.dsl.files import standard_region
 from counterpoint.dsl.model import State, StateKind, walk_states
 from counterpoint.dsl.source import Span
 from counterpoint.dsl.validate.context import Context, located
@@ -27,11 +28,12 @@ def check_root(ctx: Context) -> None:
         )
         return
     initial = agent.initial
+    at = located(agent.initial_span, agent.span)
     regions = [s.id for s in agent.states if s.kind is not StateKind.HISTORY]
     if initial is not None and initial in top and initial not in regions:
         ctx.diags.append(
             Diagnostic(
-                "E104", f"initial state '{initial}' of the agent is a history state", agent.span, _choose(regions)
+                "E104", f"initial state '{initial}' of the agent is a history state", at, _choose(regions)
             )
         )
     if initial is not None and initial not in top:
@@ -39,7 +41,7 @@ def check_root(ctx: Context) -> None:
             Diagnostic(
                 "E104",
                 f"initial state '{initial}' is not a top-level state of the agent",
-                agent.span,
+                at,
                 did_you_mean(initial, top) or _choose(top),
             )
         )
@@ -56,7 +58,7 @@ def check_structure(ctx: Context, state: State, parent: State | None) -> None:
                 "E103",
                 f"compound state '{state.id}' has no initial state",
                 state.span,
-                f"add initial: {children[0]}",
+                _initial_hint(state, children[0]),
             )
         )
     regions = [c.id for c in state.children if c.kind is not StateKind.HISTORY]
@@ -157,3 +159,14 @@ def check_timers(ctx: Context, state: State) -> None:
 
 def _choose(ids: list[str]) -> str | None:
     return f"choose one of: {', '.join(ids)}" if ids else None
+
+
+def _initial_hint(state: State, first: str) -> str:
+    """A standard region among the children means the state was meant to be parallel."""
+    for child in state.children:
+        if standard_region(child):
+            return (
+                f"'{child.id}' includes a standard region, which runs next to the agent's own chart: "
+                f"make '{state.id}' parallel (type: parallel; in the textual syntax, parallel {state.id} {{...}})"
+            )
+    return f"add initial: {first}"

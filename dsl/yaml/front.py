@@ -44,7 +44,7 @@ from counterpoint.dsl.model import (
 from counterpoint.dsl.names import AGENT_HINT, AGENT_RE, DOTTED_HINT, DOTTED_RE
 from counterpoint.dsl.source import NO_SPAN, Span
 from counterpoint.dsl.yaml.nodes import YNode, compose
-from counterpoint.dsl.yaml.reader import Reader, kind_of
+from counterpoint.dsl.yaml.reader import Reader, comma_cut, kind_of
 
 T = TypeVar("T")
 
@@ -204,6 +204,7 @@ class _Front(Reader):
             initial=get("initial", lambda n: self.name(n, "initial state"), None),
             states=get("states", self.states, ()),
             span=self.span(root),
+            initial_span=self.span(f["initial"][1]) if "initial" in f else None,
         )
 
     def llm(self, node: YNode) -> LLMSettings | None:
@@ -543,6 +544,11 @@ class _Front(Reader):
         entries = self.items(node, "an action") or []
         if not entries:
             self.error("E005", f"empty action in {what}", node, "e.g. {say: Hello}")
+        cut = comma_cut(entries, ACTION_KEYS)
+        if cut and len(cut) == len(entries) and cut[0][0] in ("say", "log", "respond"):
+            self.comma_error(cut)
+            key, k, v = cut[0]
+            return self.action(key, k, v)
         out: list[Action] = []
         for i, (key, k, v) in enumerate(entries):
             if i == 1:

@@ -18,7 +18,7 @@ import yaml
 from yaml.resolver import BaseResolver
 
 from counterpoint.dsl.diagnostics import Diagnostic
-from counterpoint.dsl.source import LineIndex, Span
+from counterpoint.dsl.source import LineIndex, Span, split_lines
 
 #: Most nodes a document may expand to (aliases counted at every use).
 MAX_NODES = 50_000
@@ -145,6 +145,39 @@ def _too_deep_at(text: str) -> int:
     return 0
 
 
+#: A value that starts with a quoted string and goes on after its closing quote.
+#: Lines longer than this (generated or hostile input) are not searched for the mistake.
+_LONGEST_EXPLAINED = 1_000
+_QUOTED_START = re.compile(r"""(?:^|[\s{,:-])([A-Za-z_][\w.]*):\s+((['"]).*?\3[^,}\]#\n]*[^\s,}\]#])""")
+
+
+def _explain(text: str, line: int, col: int, problem: str) -> tuple[str, int, int, str | None]:
+    """(message, line, col, hint) for a YAML syntax error: the two classic mistakes named."""
+    lines = split_lines(text)  # as the error's line was counted: not at NEL, U+2028, U+2029
+    here = lines[line - 1] if 0 < line <= len(lines) else ""
+    for n in (line, line - 1) if "cannot start any token" in problem or "tab" in problem else ():
+        row = lines[n - 1] if 0 < n <= len(lines) else ""
+        indent = row[: len(row) - len(row.lstrip(" \t"))]
+        if "\t" in indent:
+            return (
+                "a tab in the indentation: YAML indents with spaces only",
+                n,
+                indent.index("\t") + 1,
+                "replace the tab with spaces",
+            )
+    m = _QUOTED_START.search(here) if len(here) <= _LONGEST_EXPLAINED else None
+    if m:
+        value = m[2]
+        inner = value.replace('"', '\\"')
+        return (
+            f"the value of '{m[1]}' starts with a quoted string and goes on after it ({problem})",
+            line,
+            col,
+            f'quote the whole value: {m[1]}: "{inner}"',
+        )
+    return problem, line, col, None
+
+
 def compose(text: str, file: str) -> tuple[YNode | None, list[Diagnostic]]:
     """Compose the single document in ``text``; None (with diagnostics) if it cannot be read.
 
@@ -183,7 +216,7 @@ def compose(text: str, file: str) -> tuple[YNode | None, list[Diagnostic]]:
                 problem += f" started at line {e.context_mark.line + 1}"
             problem += ")"
         line, col = lines.position(mark.index) if mark is not None else (1, 1)
-        fail("E001", problem, line, col)
+        fail("E001", *_explain(text, line, col, problem))
         return None, diags
     except UnicodeError as e:
         start = getattr(e, "start", 0)

@@ -48,6 +48,27 @@ def kind_of(node: YNode) -> str:
     return value_kind(node.value)
 
 
+def comma_cut(entries: Sequence[tuple[str, YNode, YNode]], allowed: Sequence[str]) -> list[tuple[str, YNode, YNode]]:
+    """``{say: One moment, checking.}``: an unquoted text followed by the empty, unknown keys
+    its commas made. The first entry and those keys, or [] when the entries do not start so."""
+    if not entries:
+        return []
+    first = entries[0][2]
+    if first.kind != "scalar" or first.style is not None or not isinstance(first.value, str):
+        return []
+    cut = [entries[0]]
+    for key, k, v in entries[1:]:
+        on_same_line = k.line == cut[-1][2].end_line  # a block mapping's keys have lines of their own
+        if key in allowed or not on_same_line or k.style is not None or v.kind != "scalar" or v.value is not None:
+            break
+        cut.append((key, k, v))
+    return cut if len(cut) > 1 else []
+
+
+#: Python's spelling of "no value", which YAML reads as text.
+_PYTHON_NONE = frozenset({"None", "NONE"})
+
+
 class Reader:
     """Collects diagnostics for one file while nodes are turned into values."""
 
@@ -98,12 +119,32 @@ class Reader:
     def fields(self, node: YNode, what: str, allowed: Sequence[str]) -> dict[str, tuple[YNode, YNode]]:
         """Known keys of a mapping in written order; unknown keys reported (E004)."""
         out: dict[str, tuple[YNode, YNode]] = {}
-        for key, k, v in self.items(node, what) or ():
-            if key in allowed:
-                out[key] = (k, v)
-            else:
+        entries = self.items(node, what) or []
+        absorbed: set[int] = set()  # empty keys a comma cut out of the text before them
+        for i, (key, k, v) in enumerate(entries):
+            if i in absorbed:
+                continue
+            if key not in allowed:
                 self.unknown_key(key, k, what, allowed)
+                continue
+            out[key] = (k, v)
+            cut = comma_cut(entries[i:], allowed)
+            if cut:
+                self.comma_error(cut)
+                absorbed.update(range(i + 1, i + len(cut)))
         return out
+
+    def comma_error(self, cut: list[tuple[str, YNode, YNode]]) -> None:
+        """E005 for a text cut at its commas (see :func:`comma_cut`), at the first empty key."""
+        key, _, value = cut[0]
+        whole = ", ".join([value.text, *(k.text for _, k, _ in cut[1:])]).replace('"', '\\"')
+        self.error(
+            "E005",
+            f"the text of '{key}' ends at a comma: in {{...}} a comma separates keys, so '{cut[1][0]}' "
+            "was read as another key",
+            cut[1][1],
+            f'quote the text: {{{key}: "{whole}"}}',
+        )
 
     def unknown_key(self, key: str, knode: YNode, what: str, allowed: Sequence[str]) -> None:
         hint = did_you_mean(key, allowed) or "valid keys: " + ", ".join(allowed)
@@ -299,6 +340,13 @@ class Reader:
             if isinstance(v, float) and not math.isfinite(v):
                 self.error("E008", f"{what} must be a finite number, got {node.text}", node)
                 return False, None
+            if node.style is None and v in _PYTHON_NONE:
+                self.error(
+                    "W205",
+                    f"{what} is the text '{v}' (YAML writes no value as null)",
+                    node,
+                    f"write null for no value, or quote it (\"{v}\") if you mean the text",
+                )
             return True, v
         if node.kind == "seq":
             out_list = []

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from counterpoint.dsl.model import Agent
+from counterpoint.dsl.model import Agent, walk_states
 from counterpoint.engine.agent.ledger import Ledger
 from counterpoint.engine.agent.prompt import PromptBudget
 from counterpoint.engine.agent.session import AgentSession, SessionLimits
@@ -44,6 +44,16 @@ class Definition:
     def base_dir(self) -> Path:
         return self.path.resolve().parent
 
+    @property
+    def files(self) -> list[Path]:
+        """The files the definition was read from: the agent file, then what it includes."""
+        found = {self.path.resolve(): None}
+        for state in walk_states(self.agent.states):
+            file = Path(state.span.file)
+            if state.span.line > 0 and file.is_file():
+                found.setdefault(file.resolve(), None)
+        return list(found)
+
     def session(self, backend: LLMBackend, options: SessionOptions | None = None, *,
                 ledger: Ledger | None = None, depth: int = 0) -> tuple[Interpreter, AgentSession]:
         """A new interpreter wired to a new agent session; ``await interpreter.run()`` starts it."""
@@ -52,7 +62,10 @@ class Definition:
         def make_child(path: Path, parent: AgentSession, child_ledger: Ledger) -> tuple[Interpreter, AgentSession]:
             child_options = SessionOptions(started_at=parent.started_at, budget=options.budget,
                                            limits=options.limits)
-            return load_definition(path).session(parent.backend, child_options, ledger=child_ledger,
+            # a backend may give its sub-agents another one: a recording backend gives them the
+            # model it wraps, so that a recording holds the turns of its own session only
+            backend = getattr(parent.backend, "subagent_backend", parent.backend)
+            return load_definition(path).session(backend, child_options, ledger=child_ledger,
                                                  depth=parent.depth + 1)
 
         session = AgentSession(self.chart, backend, tools=self.tools, speaker=options.speaker, ledger=ledger,

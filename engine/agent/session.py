@@ -84,6 +84,7 @@ class Spawner(Protocol):
     def __call__(self, parent: AgentSession, effect: SpawnAgent) -> None: ...
     def cancel(self, target: str) -> bool: ...
     def cancel_all(self) -> None: ...
+    def count(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,13 @@ class AgentSession(EffectHandler):
         if self._t0 is None:
             self._t0 = now - (self._resumed_at or 0.0)  # a resumed session's clock goes on
         return now - self._t0
+
+    def session_time(self) -> float:
+        """Seconds since the session's first macrostep (a resumed session's clock goes on)."""
+        return self._now()
+
+    def subagents_running(self) -> int:
+        return self._spawner.count() if self._spawner is not None else 0
 
     @property
     def busy(self) -> bool:
@@ -398,7 +406,8 @@ class AgentSession(EffectHandler):
         config = self.interpreter.configuration
         prompts = [p for sid in config if (p := self.chart.state(sid).prompt)]
         schemas: list[ToolSchema] = [openai_tool(self.chart.tools[t]) for t in self.allowed_tools()]
-        if self.runner.running():  # offered only when there is something to list or cancel
+        # offered only when the model has calls of its own running: the chart manages its own calls
+        if any(call.origin == "model" for call in self.runner.running()):
             schemas.extend(builtins.BUILTIN_TOOLS.values())
         ctx = PromptContext(
             instructions=self.chart.agent.instructions,
@@ -583,14 +592,18 @@ class AgentSession(EffectHandler):
 
     async def aclose(self) -> None:
         """End the session: cancel the turn, speech and every running call."""
-        self._interrupt("the session ended")
-        self.runner.cancel_all("the session ended")
+        self.shutdown()
+
+    def shutdown(self, reason: str = "the session ended") -> None:
+        """:meth:`aclose` from synchronous code: each running call gets its ``cancelled`` record."""
+        self._interrupt(reason)
+        self.runner.cancel_all(reason)
         if self._spawner is not None:
             self._spawner.cancel_all()
 
 
 def _names(names: Sequence[str]) -> str:
-    return ", ".join(names) if names else "none (only list_running_calls and cancel_call)"
+    return ", ".join(names) if names else "none"
 
 
 def _outcome_error(kind: str, data: Mapping[str, Any]) -> str | None:

@@ -78,6 +78,9 @@ class SubAgents:
         child.scope.cancel()
         return True
 
+    def count(self) -> int:
+        return len(self.running)
+
     def cancel_all(self) -> None:
         for child in list(self.running.values()):
             child.scope.cancel()

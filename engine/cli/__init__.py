@@ -1,5 +1,5 @@
 """The ``counterpoint`` command line: one module per command, wired together in :mod:`.app`."""
 
-from counterpoint.engine.cli.app import main, run
+from counterpoint.engine.cli.app import main
 
-__all__ = ["main", "run"]
+__all__ = ["main"]

@@ -24,7 +24,8 @@ from types import ModuleType
 from typing import NoReturn
 
 from counterpoint.dsl.diagnostics import printable
-from counterpoint.engine.cli import convert, render, schema, test, validate
+from counterpoint.engine.cli import convert, export, render, replay, schema, test, validate
+from counterpoint.engine.cli import run as run_command
 from counterpoint.engine.cli.common import (
     EXIT_ERRORS,
     EXIT_INTERNAL,
@@ -40,7 +41,7 @@ from counterpoint.engine.cli.common import (
 )
 
 #: The commands, in the order ``--help`` lists them.
-COMMANDS: tuple[ModuleType, ...] = (validate, render, convert, schema, test)
+COMMANDS: tuple[ModuleType, ...] = (validate, render, convert, schema, test, run_command, replay, export)
 
 
 def version() -> str:

@@ -38,6 +38,7 @@ def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
   counterpoint render agents/form/form.agent.yaml -o form.png
   counterpoint render chat.agent -o - --format dot
   counterpoint render chat.agent.yaml -o chat.svg --highlight listening waiting
+  counterpoint render agents/concierge/concierge.agent.yaml -o concierge.svg --expand
 
 exit status: 0 written, 1 the agent has errors or rendering failed, 2 usage error""",
     )
@@ -52,6 +53,11 @@ exit status: 0 written, 1 the agent has errors or rendering failed, 2 usage erro
     p.add_argument("--format", choices=FORMATS, help="output format (default: from the suffix of OUT)")
     p.add_argument(
         "--highlight", nargs="+", action="extend", metavar="STATE", help="mark these states as active"
+    )
+    p.add_argument(
+        "--expand",
+        action="store_true",
+        help="draw included standard regions (std:dialog) in full, not as one box naming their states",
     )
     add_color(p)
     p.set_defaults(func=run)
@@ -91,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
                 f"--highlight: no state '{state}' in {display_path(args.file)}" + (f" ({hint})" if hint else "")
             )
     try:
-        data = render(agent, fmt, highlight)
+        data = render(agent, fmt, highlight, expand=args.expand)
     except RenderError as exc:
         raise Failure(exc.message + (f"\n  hint: {exc.hint}" if exc.hint else "")) from exc
     write_output(args.output, data)

@@ -167,7 +167,16 @@ class _Reader:
                 result.agent_path = self.base_dir / agent
                 result.agent_span = self.span(top["agent"][1])
             else:
-                result.agent_path = default_agent(self.base_dir / Path(self.path).name)
+                found = default_agents(self.base_dir / Path(self.path).name)
+                if len(found) > 1:
+                    raise _Bad(
+                        "E006",
+                        f"missing 'agent', and two agent files match this scenario file: {found[0].name} "
+                        f"and {found[1].name}",
+                        root,
+                        f"add 'agent: {found[0].name}' (or {found[1].name}) to say which one it tests",
+                    )
+                result.agent_path = found[0] if found else None
                 if result.agent_path is None:
                     raise _Bad(
                         "E006",
@@ -425,17 +434,13 @@ def _step_text(kind: str, value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def default_agent(test_file: Path) -> Path | None:
-    """``x.test.yaml`` tests ``x.agent.yaml`` or ``x.agent`` in the same folder, when one exists."""
+def default_agents(test_file: Path) -> list[Path]:
+    """``x.test.yaml`` tests ``x.agent.yaml`` or ``x.agent`` in the same folder: those that exist."""
     name = test_file.name
     if not name.endswith(SUFFIX):
-        return None
+        return []
     stem = name[: -len(SUFFIX)]
-    for suffix in AGENT_SUFFIXES:
-        candidate = test_file.with_name(stem + suffix)
-        if candidate.exists():
-            return candidate
-    return None
+    return [c for c in (test_file.with_name(stem + suffix) for suffix in AGENT_SUFFIXES) if c.exists()]
 
 
 def parse_text(text: str, path: str, base_dir: Path | None = None) -> ScenarioFile:

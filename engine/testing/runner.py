@@ -11,6 +11,7 @@ scenarios as pytest items.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import traceback
@@ -363,11 +364,7 @@ def collect(paths: Sequence[str]) -> tuple[list[Path], list[str]]:
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found = sorted(
-                f
-                for f in p.rglob(f"*{SUFFIX}")
-                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
-            )
+            found = sorted(_scenario_files(p))
             if not found:
                 problems.append(f"no scenario files (*{SUFFIX}) in {raw}")
             files += found
@@ -382,12 +379,26 @@ def collect(paths: Sequence[str]) -> tuple[list[Path], list[str]]:
     return unique, problems
 
 
+def _scenario_files(folder: Path) -> Iterable[Path]:
+    """Scenario files below ``folder``; hidden folders (.git, .venv) are not even entered."""
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        yield from (Path(root) / n for n in names if n.endswith(SUFFIX) and not n.startswith("."))
+
+
+def selected(outcome_file: str, name: str, keywords: Sequence[str]) -> bool:
+    """Whether ``-k`` selects a scenario: any keyword is a case-insensitive part of its name or
+    of ``file::name``; no keywords select everything."""
+    nodeid = f"{outcome_file}::{name}".casefold()
+    return not keywords or any(k.casefold() in nodeid for k in keywords)
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 or word in ("passed", "failed", "skipped") else f"{n} {word}s"
 
 
-def summary_line(outcomes: Sequence[Outcome], file_errors: int, seconds: float) -> str:
-    """``3 passed, 1 failed in 0.12s`` (skips and errors added when there are any)."""
+def summary_line(outcomes: Sequence[Outcome], file_errors: int, seconds: float, deselected: int = 0) -> str:
+    """``3 passed, 1 failed in 0.12s`` (skips, errors and deselected added when there are any)."""
     count = {s: sum(o.status == s for o in outcomes) for s in (PASSED, FAILED, SKIPPED, ERROR)}
     parts = [f"{count[PASSED]} passed", f"{count[FAILED]} failed"]
     if count[SKIPPED]:
@@ -395,45 +406,66 @@ def summary_line(outcomes: Sequence[Outcome], file_errors: int, seconds: float) 
     errors = count[ERROR] + file_errors
     if errors:
         parts.append(_plural(errors, "error"))
+    if deselected:
+        parts.append(f"{deselected} deselected")
     return f"{', '.join(parts)} in {seconds:.2f}s"
 
 
-def run_paths(paths: Sequence[str], out: TextIO | None = None) -> int:
+def run_paths(
+    paths: Sequence[str],
+    out: TextIO | None = None,
+    *,
+    keywords: Sequence[str] = (),
+    verbose: bool = False,
+    err: TextIO | None = None,
+) -> int:
     """Run the scenario files in ``paths`` (folders recursively); print progress and a summary.
 
+    ``keywords`` (``-k``) select scenarios by name (see :func:`selected`); ``verbose`` prints
+    each scenario on its own line with its result instead of one character. Usage problems go
+    to ``err`` (stderr by default) as ``counterpoint: error: ...``.
     Returns 0 when everything passed, 1 on failures or broken files, 2 on usage errors
-    (nothing to run, a path that does not exist).
+    (nothing to run, a path that does not exist, no scenario matching the keywords).
     """
-    stream = _Escaping(out or sys.stdout)
+    stream, errors = _Escaping(out or sys.stdout), _Escaping(err or sys.stderr)
     started = time.perf_counter()
     if not paths:
-        print("counterpoint test: name scenario files (*.test.yaml) or folders to run", file=stream)
+        print("counterpoint: error: name scenario files (*.test.yaml) or folders to run", file=errors)
         return 2
     files, problems = collect(paths)
     if problems:
         for problem in problems:
-            print(f"counterpoint test: {problem}", file=stream)
+            print(f"counterpoint: error: {problem}", file=errors)
         return 2
     outcomes: list[Outcome] = []
     broken: list[tuple[str, list[Diagnostic]]] = []
+    deselected = 0
     for path in files:
         shown = display_path(path)
-        print(shown + " ", end="", file=stream, flush=True)
         suite = load_suite(path, shown)
         if suite.errors:
             broken.append((shown, suite.diagnostics))
-            print("E", file=stream, flush=True)
+            print(f"{shown} ERROR" if verbose else f"{shown} E", file=stream, flush=True)
             continue
-        for scenario in suite.file.scenarios:
+        chosen = [sc for sc in suite.file.scenarios if selected(shown, sc.name, keywords)]
+        deselected += len(suite.file.scenarios) - len(chosen)
+        if not chosen:
+            continue
+        if not verbose:
+            print(shown + " ", end="", file=stream, flush=True)
+        for scenario in chosen:
             outcome = run_scenario(suite.chart, scenario, shown, suite.tools)
             outcomes.append(outcome)
-            print(
-                {PASSED: ".", FAILED: "F", SKIPPED: "s", ERROR: "E"}[outcome.status],
-                end="",
-                file=stream,
-                flush=True,
-            )
-        print(file=stream)
+            if verbose:
+                print(f"{outcome.nodeid} {_WORDS[outcome.status]}", file=stream, flush=True)
+            else:
+                print(_MARKS[outcome.status], end="", file=stream, flush=True)
+        if not verbose:
+            print(file=stream)
+    if keywords and not outcomes and not broken:
+        shown_keywords = " or ".join(repr(k) for k in keywords)
+        print(f"counterpoint: error: no scenario matches -k {shown_keywords} ({deselected} deselected)", file=errors)
+        return 2
     bad = [o for o in outcomes if o.status in (FAILED, ERROR)]
     if broken:
         print(_banner("ERRORS"), file=stream)
@@ -452,8 +484,12 @@ def run_paths(paths: Sequence[str], out: TextIO | None = None) -> int:
             print(f"{'FAILED' if o.status == FAILED else 'ERROR'} {o.nodeid}", file=stream)
         for shown, _ in broken:
             print(f"ERROR {shown}", file=stream)
-    print(summary_line(outcomes, len(broken), time.perf_counter() - started), file=stream)
+    print(summary_line(outcomes, len(broken), time.perf_counter() - started, deselected), file=stream)
     return 1 if bad or broken else 0
+
+
+_MARKS = {PASSED: ".", FAILED: "F", SKIPPED: "s", ERROR: "E"}
+_WORDS = {PASSED: "PASSED", FAILED: "FAILED", SKIPPED: "SKIPPED", ERROR: "ERROR"}
 
 
 class _Escaping:

@@ -62,10 +62,17 @@ class _Call:
     ended: bool = False
 
 
+class ToolFailure(Exception):
+    """Raise it from a handler to fail the call with exactly this message (no exception type
+    in front); replayed tools use it to give back the recorded error."""
+
+
 def describe(exc: BaseException) -> str:
     """``ValueError: message`` for an exception; the leaves of an exception group, joined."""
     if isinstance(exc, BaseExceptionGroup):
         return "; ".join(describe(e) for e in exc.exceptions)
+    if isinstance(exc, ToolFailure):
+        return str(exc)
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
