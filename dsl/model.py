@@ -291,6 +291,9 @@ class VoiceSettings:
     tts: str | None = None
     language: str | None = None
     speed: float | None = None
+    vad_threshold: float | None = None  # Silero speech probability (0-1) that counts as speech
+    min_barge_in: float | None = None  # seconds of speech before the user's voice stops the agent
+    end_of_turn: float | None = None  # seconds of silence that end the user's turn
     span: Span = _span()
 
 

@@ -19,7 +19,7 @@ PUBLIC = [
     "counterpoint.dsl", "counterpoint.dsl.expr", "counterpoint.dsl.render", "counterpoint.dsl.text",
     "counterpoint.dsl.validate", "counterpoint.dsl.yaml", "counterpoint.engine", "counterpoint.engine.runtime",
     "counterpoint.engine.agent", "counterpoint.engine.llm", "counterpoint.engine.tools",
-    "counterpoint.engine.testing", "counterpoint.engine.cli",
+    "counterpoint.engine.testing", "counterpoint.engine.cli", "counterpoint.engine.speech", "counterpoint.engine.viz",
 ]  # fmt: skip
 
 

@@ -31,16 +31,22 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
         frozenset({"dsl", "core", "loading", "runtime", "llm", "tools", "agent"}),
         RUNTIME_LEVEL + "; agent composes llm and tools",
     ),
+    "speech": (
+        frozenset({"dsl", "core", "loading", "runtime", "llm", "tools", "agent", "speech"}),
+        "speech runs an agent session by voice: it sits on agent",
+    ),
+    "viz": (frozenset({"viz"}), "viz draws plain timed records and imports nothing else from engine"),
     "testing": (
         frozenset({"dsl", "core", "loading", "runtime", "llm", "tools", "agent", "testing"}),
         ON_TOP + "; testing does not import bench or cli",
     ),
     "bench": (
-        frozenset({"dsl", "core", "loading", "runtime", "llm", "tools", "agent", "testing", "bench"}),
+        frozenset({"dsl", "core", "loading", "runtime", "llm", "tools", "agent", "speech", "viz", "testing", "bench"}),
         ON_TOP + "; bench does not import cli",
     ),
     "cli": (
-        frozenset({"dsl", "core", "loading", "runtime", "llm", "tools", "agent", "testing", "bench", "cli"}),
+        frozenset({"dsl", "core", "loading", "runtime", "llm", "tools", "agent", "speech", "viz", "testing", "bench",
+                   "cli"}),
         ON_TOP,
     ),
     "facade": (frozenset({"dsl", "core", "loading", "facade"}), "counterpoint.engine exports the core only"),
@@ -168,7 +174,7 @@ def test_imports_follow_the_layers(path: Path) -> None:
         ("engine/llm/base.py", "from counterpoint.engine.agent.ledger import Ledger\n",
          "imports counterpoint.engine.agent.ledger (agent), but llm may import only"),
         ("engine/bench/sessions.py", "from counterpoint.engine.cli.app import main\n",
-         "(cli), but bench may import only agent, core, dsl, llm, loading, runtime, testing, tools"),
+         "(cli), but bench may import only agent, core, dsl, llm, loading, runtime, speech, testing, tools, viz"),
         ("engine/speechless/x.py", "import os\n", "engine/speechless/ has no layering rule"),
     ],
 )  # fmt: skip

@@ -108,7 +108,8 @@ LLM_KEYS: dict[str, type] = {
     "max_tokens": int,
 }
 LLM_PROVIDERS = ("openai", "embedded")
-VOICE_KEYS: dict[str, type] = {"asr": str, "tts": str, "language": str, "speed": float}
+VOICE_KEYS: dict[str, type] = {"asr": str, "tts": str, "language": str, "speed": float,
+                               "vad_threshold": float, "min_barge_in": float, "end_of_turn": float}
 _KINDS = {"state": StateKind.STATE, "parallel": StateKind.PARALLEL, "final": StateKind.FINAL}
 _DELIVER = {"interrupt": "interrupt", "silent": "silent"}  # anything else is `when idle`
 

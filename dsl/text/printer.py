@@ -64,7 +64,9 @@ def print_text(agent: Agent) -> str:
         )  # fmt: skip
     if agent.voice is not None:
         v = agent.voice
-        head.append("voice " + _settings(asr=v.asr, tts=v.tts, language=v.language, speed=v.speed))
+        head.append("voice " + _settings(asr=v.asr, tts=v.tts, language=v.language, speed=v.speed,
+                                         vad_threshold=v.vad_threshold, min_barge_in=v.min_barge_in,
+                                         end_of_turn=v.end_of_turn))
     if agent.allow:
         head.append("allow " + ", ".join(agent.allow))
     head += [f"include {quote(i.path)}" for i in agent.includes]

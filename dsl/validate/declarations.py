@@ -30,6 +30,23 @@ def check_declarations(ctx: Context) -> None:
     for var in ctx.agent.variables:
         if var.init is not None:
             _initial_value(ctx, var.name, var.init.source, located(var.init.span, var.span))
+    _voice_ranges(ctx)
+
+
+#: voice setting -> (lowest, highest) accepted value
+VOICE_RANGES = {"vad_threshold": (0.0, 1.0), "min_barge_in": (0.0, 10.0), "end_of_turn": (0.0, 10.0),
+                "speed": (0.25, 4.0)}
+
+
+def _voice_ranges(ctx: Context) -> None:
+    voice = ctx.agent.voice
+    if voice is None:
+        return
+    for key, (low, high) in VOICE_RANGES.items():
+        value = getattr(voice, key)
+        if value is not None and not low <= value <= high:
+            ctx.diags.append(Diagnostic("E005", f"voice setting '{key}' is {value:g}, outside {low:g} to {high:g}",
+                                        voice.span, f"give '{key}' a value from {low:g} to {high:g}"))
 
 
 def _initial_value(ctx: Context, name: str, source: str, span: Span) -> None:

@@ -16,8 +16,8 @@ from counterpoint.dsl.validate.walk import all_actions
 #: raises ``error.execution`` with ``error``; the interpreter adds ``effect`` (the failed effect's
 #: type) when an effect handler fails. ``done.state.<id>`` carries no data.
 RUNTIME_EVENTS: dict[str, frozenset[str]] = {
-    "user.speech.started": frozenset(),
-    "user.speech.stopped": frozenset(),
+    "user.speech.started": frozenset({"onset", "barge_in"}),
+    "user.speech.stopped": frozenset({"onset", "end"}),
     "user.said": frozenset({"text"}),
     "agent.speech.started": frozenset({"text"}),
     "agent.said": frozenset({"text", "interrupted"}),

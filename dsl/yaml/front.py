@@ -65,7 +65,7 @@ AGENT_KEYS = (
 )
 LLM_KEYS = ("provider", "model", "base_url", "api_key_env", "temperature", "max_tokens")
 LLM_PROVIDERS = ("openai", "embedded")
-VOICE_KEYS = ("asr", "tts", "language", "speed")
+VOICE_KEYS = ("asr", "tts", "language", "speed", "vad_threshold", "min_barge_in", "end_of_turn")
 TOOL_KEYS = ("handler", "description", "params", "timeout", "on_interrupt", "on_exit", "deliver")
 PARAM_KEYS = ("type", "description", "required", "enum")
 PARAM_TYPES = ("string", "integer", "number", "boolean", "array", "object")
@@ -243,6 +243,9 @@ class _Front(Reader):
             tts=self.text(v["tts"], "'tts'") if "tts" in v else None,
             language=self.text(v["language"], "'language'") if "language" in v else None,
             speed=self._opt(v, "speed", self.number),
+            vad_threshold=self._opt(v, "vad_threshold", self.number),
+            min_barge_in=self._opt(v, "min_barge_in", self.number),
+            end_of_turn=self._opt(v, "end_of_turn", self.number),
             span=self.span(node),
         )
 

@@ -197,8 +197,9 @@ def _agent(a: Agent) -> MappingNode:
             for k, v in (("asr", voice.asr), ("tts", voice.tts), ("language", voice.language))
             if v is not None
         ]
-        if voice.speed is not None:
-            items.append(("speed", _v(voice.speed)))
+        items += [(k, _v(v)) for k, v in (("speed", voice.speed), ("vad_threshold", voice.vad_threshold),
+                                          ("min_barge_in", voice.min_barge_in), ("end_of_turn", voice.end_of_turn))
+                  if v is not None]
         pairs.append(("voice", _map(items)))
     if a.allow:
         pairs.append(("allow", _seq([_s(p) for p in a.allow])))
