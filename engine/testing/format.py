@@ -23,7 +23,14 @@ from counterpoint.dsl.names import EVENT_RE, IDENT_RE
 from counterpoint.dsl.source import Span
 from counterpoint.dsl.yaml.nodes import YNode, compose, to_python
 from counterpoint.engine.llm.scripted import ScriptedReply, ScriptError, parse_script
-from counterpoint.engine.testing.matchers import KINDS, Matcher, SpecError, parse_matcher, parse_matchers
+from counterpoint.engine.testing.matchers import (
+    KINDS,
+    Matcher,
+    SpecError,
+    compile_regex,
+    parse_matcher,
+    parse_matchers,
+)
 
 #: Suffix of scenario files (the name folders are searched for).
 SUFFIX = SCENARIO_SUFFIXES[0]
@@ -350,7 +357,7 @@ class _Reader:
                     node,
                 )
             try:
-                return {"pattern": re.compile(value)}
+                return {"pattern": compile_regex(value)}
             except (re.error, OverflowError, RecursionError) as err:  # a{99999999999}, ((((...))))
                 raise _Bad("E005", f"'prompt' is not a valid regular expression: {err}", node) from None
         if kind == "finished":
