@@ -14,11 +14,13 @@ from counterpoint.dsl.files import load_agent, load_file
 from counterpoint.dsl.includes import resolve_includes
 from counterpoint.dsl.model import (
     Agent,
+    Branch,
     Call,
     Cancel,
     CancelSend,
     EventDecl,
     Expr,
+    If,
     Include,
     LLMSettings,
     Log,
@@ -46,7 +48,7 @@ from counterpoint.dsl.yaml import json_schema, load_yaml, print_yaml
 
 __all__ = [
     # the model
-    "Agent", "Call", "Cancel", "CancelSend", "EventDecl", "Expr", "Include", "LLMSettings", "Log", "Param",
+    "Agent", "Branch", "Call", "Cancel", "CancelSend", "EventDecl", "Expr", "If", "Include", "LLMSettings", "Log", "Param",
     "Priority", "Raise", "Respond", "Say", "Send", "Set", "Spawn", "State", "StateKind", "Timer", "Tool",
     "Transition", "Variable", "VoiceSettings", "walk_states",
     # where and what is wrong

@@ -137,7 +137,39 @@ class Spawn:
     span: Span = _span()
 
 
-Action: TypeAlias = Say | Respond | Call | Cancel | Raise | Send | CancelSend | Set | Log | Spawn
+@dataclass(frozen=True)
+class Branch:
+    """One ``if``/``elif`` arm of an :class:`If`: ``actions`` run when ``cond`` holds."""
+
+    cond: Expr
+    actions: tuple[Action, ...] = ()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class If:
+    """Conditional actions: the first branch whose condition holds runs, else ``orelse``.
+
+    ``branches[0]`` is the ``if``, the others are ``elif``s, in order.
+    """
+
+    branches: tuple[Branch, ...]
+    orelse: tuple[Action, ...] = ()
+    span: Span = _span()
+
+
+Action: TypeAlias = Say | Respond | Call | Cancel | Raise | Send | CancelSend | Set | Log | Spawn | If
+
+
+def flatten(actions: tuple[Action, ...]) -> Iterator[Action]:
+    """Every action of a block in document order, those inside ``if`` branches included
+    (each :class:`If` itself comes before its branches' actions)."""
+    for a in actions:
+        yield a
+        if isinstance(a, If):
+            for b in a.branches:
+                yield from flatten(b.actions)
+            yield from flatten(a.orelse)
 
 # --------------------------------------------------------------------------- transitions and timers
 
@@ -200,6 +232,12 @@ class State:
     default: tuple[str, ...] = ()
     #: the children, initial and declarations of this state come from another file
     include: str | None = None
+    #: actions of the initial transition: they run after ``entry`` when the state is entered
+    #: by default (not when a transition targets one of its descendants)
+    initial_actions: tuple[Action, ...] = ()
+    #: final states only: the data of the ``done.state.<parent>`` event (and, for a top-level
+    #: final state, the agent's result)
+    data: Bindings = ()
     span: Span = _span()
 
 

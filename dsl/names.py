@@ -14,13 +14,17 @@ AGENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 DOTTED_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _SEG = r"[A-Za-z0-9_-]+"
 EVENT_RE = re.compile(rf"{_SEG}(?:\.{_SEG})*")
-PATTERN_RE = re.compile(rf"\*|{_SEG}(?:\.{_SEG})*(?:\.\*)?")
+#: a ``*`` part inside a pattern stands for any one part (``tool.*.error``)
+PATTERN_RE = re.compile(rf"\*|(?:{_SEG}|\*)(?:\.(?:{_SEG}|\*))*")
 
 IDENT_HINT = "names are letters, digits and '_', and do not start with a digit"
 AGENT_HINT = "agent names are letters, digits, '_' and '-', and do not start with a digit or '-'"
 DOTTED_HINT = "package names are dotted identifiers, e.g. requests_cache or google.cloud"
 EVENT_HINT = "event names are dot-separated parts of letters, digits, '_' and '-', e.g. user.said"
-PATTERN_HINT = "event patterns are event names, optionally ending in '.*', or '*' alone"
+PATTERN_HINT = (
+    "event patterns are event names, optionally ending in '.*', or '*' alone; "
+    "a '*' part stands for any one part (tool.*.error)"
+)
 
 
 def event_pattern(pattern: str) -> tuple[str, ...] | None:

@@ -320,6 +320,9 @@ def test_evaluate(source, value):
         ("round(2.675, 2)", 2.67),
         ("round(2.5)", 2),
         ("round(1234, -2)", 1200),
+        ("split('tool.find.error', '.')", ["tool", "find", "error"]),
+        ("split('tool.find.error', '.')[1]", "find"),
+        ("split(' a  b ')", ["a", "b"]),
     ],
 )
 def test_functions(source, value):
@@ -386,6 +389,8 @@ def test_short_circuit_skips_errors():
         ("min(3)", "min() of one argument needs a list"),
         ("round('x')", "round() needs a number"),
         ("round(1.5, 1000)", "between -100 and 100"),
+        ("split(1)", "split() needs a string"),
+        ("split('a', '')", "separator must be a non-empty string"),
     ],
 )
 def test_runtime_errors(source, message):
@@ -417,6 +422,7 @@ def test_every_function_is_tested():
         "len",
         "lower",
         "upper",
+        "split",
         "str",
         "int",
         "float",

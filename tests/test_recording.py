@@ -77,7 +77,7 @@ def test_a_changed_model_answer_count_is_a_divergence(tmp_path: Path) -> None:
 def test_scripts() -> None:
     lines = parse_script("# caller\n\n+2.5s hello there\n@1m30s what time is it?\njust this\n", "u.txt")
     assert lines == [ScriptLine("after", 2.5, "hello there", 3), ScriptLine("at", 90.0, "what time is it?", 4),
-                     ScriptLine("quiet", 0.0, "just this", 5)]
+                     ScriptLine("answered", 0.0, "just this", 5)]
     with pytest.raises(ScriptFileError, match=r"u.txt:1:3: nothing to say after '\+1s'"):
         parse_script("  +1s\n", "u.txt")
     with pytest.raises(ScriptFileError, match=r"u.txt:2:1: '@x' is not a time"):

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from counterpoint.dsl.model import VoiceSettings
+from counterpoint.engine.agent.script import ScriptLine, parse_script
 from counterpoint.engine.speech import latency
 from counterpoint.engine.speech.audio import CHUNK, SAMPLE_RATE, AudioError, read_wav, resample, write_wav
 from counterpoint.engine.speech.settings import MIN_BARGE_IN, VoiceConfig
 from counterpoint.engine.speech.sinks import CallRecording
-from counterpoint.engine.speech.sources import CallerLine, parse_script
 from counterpoint.engine.speech.speaker import next_sentence
 from counterpoint.engine.speech.tts import aligned_words, estimate_words
 from counterpoint.engine.speech.vad import (
@@ -104,11 +104,9 @@ def test_sentences_end_at_punctuation_followed_by_space_and_long_clauses_at_comm
 
 
 def test_scripts_parse_absolute_and_relative_lines_and_explain_bad_ones() -> None:
-    lines = parse_script("# caller\n1.5: Hello there\n\n+0.8: Yes please\n~1: Wait\n")
-    assert lines == [CallerLine(1.5, "Hello there"), CallerLine(0.8, "Yes please", "after"),
-                     CallerLine(1.0, "Wait", "during")]
-    with pytest.raises(AudioError, match=r"caller.txt:2: expected 'SECONDS: text'"):
-        parse_script("1: fine\nhello without a time\n", "caller.txt")
+    lines = parse_script("# caller\n@1.5s Hello there\n\n>0.8 Yes please\n~1s Wait\n")
+    assert lines == [ScriptLine("at", 1.5, "Hello there", 2), ScriptLine("answered", 0.8, "Yes please", 4),
+                     ScriptLine("during", 1.0, "Wait", 5)]
 
 
 def test_estimated_word_times_cover_the_voiced_audio_in_order() -> None:
@@ -243,4 +241,4 @@ def test_the_concierge_caller_script_parses() -> None:
 
     path = Path(__file__).parent.parent / "agents" / "concierge" / "concierge.caller.txt"
     lines = parse_script(path.read_text(encoding="utf-8"), str(path))
-    assert [line.when for line in lines] == ["after", "during", "after", "after"]
+    assert [line.when for line in lines] == ["answered", "during", "answered", "answered"]

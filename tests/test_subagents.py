@@ -82,3 +82,18 @@ def test_a_definition_that_spawns_itself_forever_ends_in_an_error_event() -> Non
         assert done and "nest at most 3 deep" in str(done[0]["result"])
 
     run(main)
+
+
+def test_the_data_of_a_sub_agents_final_state_is_its_result() -> None:
+    async def main() -> None:
+        interpreter, _ = open_session(Path(__file__).parent / "agents_rt" / "boss.agent", ScriptedLLM.from_data([]))
+        seen = _events(interpreter)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(interpreter.run)
+            await trio.sleep(1)
+            interpreter.stop()
+        result = {"words": 3, "said": "three little words"}
+        assert ("agent.t1.done", {"result": result}) in seen
+        assert interpreter.variables["answer"] == result
+
+    run(main)

@@ -31,6 +31,42 @@ class Case(NamedTuple):
 #: ``tools_mod:ok`` is a handler module written next to the inputs.
 CASES = [
     Case(
+        "if_condition_unknown_name",
+        "E107",
+        'agent: a\nvars: {count: 0}\nstates:\n  s: {entry: [{if: "¦cnt > 1", then: {say: hi}}]}\n',
+        'agent a\nvar count = 0\nstate s { entry if [¦cnt > 1] { say "hi" } }\n',
+    ),
+    Case(
+        "elif_action_unknown_variable",
+        "E107",
+        'agent: a\nvars: {n: 0}\nstates:\n  s: {entry: [{if: "n", then: [], elif: [{if: "n", then: {set: {¦m: 1}}}]}]}\n',
+        'agent a\nvar n = 0\nstate s { entry if [n] { } elif [n] { ¦set m = 1 } }\n',
+    ),
+    Case(
+        "final_data_unknown_name",
+        "E107",
+        "agent: a\nstates:\n  s: {on: {go: f}}\n  f: {type: final, data: {x: ¦cnt}}\n",
+        "agent a\nstate s { on go -> f }\nfinal f(x = ¦cnt)\n",
+    ),
+    Case(
+        "agent_initial_actions",
+        "E004",
+        "agent: a\ninitial: ¦{target: s, do: {log: x}}\nstates: {s: {}}\n",
+        'agent a\ninitial s ¦/ log "x"\nstate s\n',
+    ),
+    Case(
+        "initial_actions_on_parallel",
+        "E104",
+        "agent: a\nstates:\n  p:\n    type: parallel\n    initial: {target: x, do: {¦log: hi}}\n    states: {x: {}}\n",
+        'agent a\nparallel p {\n    initial x / ¦log "hi"\n    state x\n}\n',
+    ),
+    Case(
+        "compound_with_only_history",
+        "E106",
+        "agent: a\nstates:\n  ¦p:\n    initial: h\n    states: {h: {type: history}}\n",
+        "agent a\n¦state p {\n    initial h\n    history h\n}\n",
+    ),
+    Case(
         "dup_description",
         "E003",
         "agent: a\ndescription: x\n¦description: y\nstates: {s: {}}\n",
@@ -277,10 +313,10 @@ CASES = [
         "agent a\nstate s { entry raise ¦user.* }\n",
     ),
     Case(
-        "pattern_star_middle",
+        "pattern_star_inside_a_part",
         "E115",
-        "agent: a\nstates:\n  s: {on: {¦user.*.said: s}}\n",
-        "agent a\nstate s { on ¦user.*.said -> s }\n",
+        "agent: a\nstates:\n  s: {on: {¦user.x*.said: s}}\n",
+        "agent a\nstate s { on ¦user.x*.said -> s }\n",
     ),
     Case(
         "pattern_star_suffix",

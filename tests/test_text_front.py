@@ -524,7 +524,7 @@ state chat {
         ("agent a\nstate 1x", "2:7 E115 invalid state name '1x'"),
         ("agent a\nstate s { on e -> a-b }", "2:19 E115 invalid target state 'a-b'"),
         ("agent a\nstate s { entry raise user.* }", "2:23 E115 invalid event name 'user.*'"),
-        ("agent a\nstate s { on user.*.x -> s }", "2:14 E115 invalid event pattern 'user.*.x'"),
+        ("agent a\nstate s { on user.x* -> s }", "2:14 E115 invalid event pattern 'user.x*'"),
         ("agent a\nallow my-pkg", "2:7 E115 invalid package name 'my-pkg'"),
         ("agent a\nllm { temprature 0.3 }", "2:7 E004 unknown llm setting 'temprature'"),
         (

@@ -23,6 +23,7 @@ from counterpoint.dsl import (
     Diagnostic,
     DiagnosticError,
     Expr,
+    If,
     Log,
     Say,
     Send,
@@ -37,6 +38,7 @@ from counterpoint.dsl import (
     walk_states,
 )
 from counterpoint.dsl.expr import ExprError, free_names, parse_expr, parse_template
+from counterpoint.dsl.model import flatten
 from counterpoint.dsl.validate import validate
 from counterpoint.engine import compile_chart
 from helpers.models import NAMES, agents
@@ -139,10 +141,16 @@ CASES = [
         "agent a\nparallel p {\n    history h\n}\n",
     ),
     (
-        "initial naming a history child",
+        "initial of a parallel state naming a history child",
         "E104",
-        "agent: a\nstates:\n  p:\n    initial: h\n    states:\n      x: {}\n      h: {type: history}\n",
-        "agent a\nstate p {\n    initial h\n    state x\n    history h\n}\n",
+        "agent: a\nstates:\n  p:\n    type: parallel\n    initial: h\n    states:\n      x: {}\n      h: {type: history}\n",
+        "agent a\nparallel p {\n    initial h\n    state x\n    history h\n}\n",
+    ),
+    (
+        "initial actions on a parallel state",
+        "E104",
+        "agent: a\nstates:\n  p:\n    type: parallel\n    initial: {target: x, do: {log: hi}}\n    states:\n      x: {}\n",
+        'agent a\nparallel p {\n    initial x / log "hi"\n    state x\n}\n',
     ),
     (
         "every 0s",
@@ -348,6 +356,12 @@ def repair(agent: Agent) -> Agent:
             return dataclasses.replace(a, args=tuple((k, fix_expr(v)) for k, v in a.args))
         if hasattr(a, "data"):
             return dataclasses.replace(a, data=tuple((k, fix_expr(v)) for k, v in a.data))
+        if isinstance(a, If):
+            branches = tuple(
+                dataclasses.replace(b, cond=fix_expr(b.cond), actions=tuple(fix_action(x) for x in b.actions))
+                for b in a.branches
+            )
+            return dataclasses.replace(a, branches=branches, orelse=tuple(fix_action(x) for x in a.orelse))
         return a
 
     def fix_owner(t: Transition | Timer) -> Transition | Timer:
@@ -393,6 +407,8 @@ def repair(agent: Agent) -> Agent:
                     timers=tuple(fix_owner(tm) for tm in s.timers),
                     entry=tuple(fix_action(a) for a in s.entry),
                     exit=tuple(fix_action(a) for a in s.exit),
+                    initial_actions=tuple(fix_action(a) for a in s.initial_actions) if s.kind is StateKind.STATE and regions else (),
+                    data=tuple((k, fix_expr(v)) for k, v in s.data),
                 )
             )
         return tuple(out)
@@ -406,7 +422,12 @@ def repair(agent: Agent) -> Agent:
         for owner in (*s.transitions, *s.timers):
             if owner.guard is not None:
                 names |= _names(owner.guard.source)
+        for _, v in s.data:
+            names |= _names(v.source)
         for a in _actions(s):
+            if isinstance(a, If):
+                for b in a.branches:
+                    names |= _names(b.cond.source)
             if isinstance(a, Set):
                 names |= {a.var} | _names(a.expr.source)
             for _, v in a.args if isinstance(a, Call) else getattr(a, "data", ()):
@@ -435,10 +456,9 @@ def _names(source: str) -> set[str]:
 
 
 def _actions(s: State):
-    yield from s.entry
-    yield from s.exit
+    yield from flatten((*s.entry, *s.exit, *s.initial_actions))
     for owner in (*s.transitions, *s.timers):
-        yield from owner.actions
+        yield from flatten(owner.actions)
 
 
 @pytest.mark.slow

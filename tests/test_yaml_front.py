@@ -661,7 +661,7 @@ def test_e115_invalid_names() -> None:
         agent: a
         vars: {‸1x: 1, ‸my-var: 2}
         events: {‸bad event: [a], ok: [‸1b]}
-        priorities: {‸"user.*.x": 1}
+        priorities: {‸"user.x*": 1}
         tools: {‸find-table: {handler: 'm:f', params: {‸p q: string}}}
         initial: ‸0
         states:
@@ -677,8 +677,8 @@ def test_e115_invalid_names() -> None:
 
 
 def test_event_patterns_accepted() -> None:
-    ts = transitions('on: {"*": a, user.*: b, a-b.c_d: c, "x  y": d, 1.2: e}\n')
-    assert [t.events for t in ts] == [("*",), ("user.*",), ("a-b.c_d",), ("x", "y"), ("1.2",)]
+    ts = transitions('on: {"*": a, user.*: b, a-b.c_d: c, "x  y": d, 1.2: e, tool.*.error: f}\n')
+    assert [t.events for t in ts] == [("*",), ("user.*",), ("a-b.c_d",), ("x", "y"), ("1.2",), ("tool.*.error",)]
 
 
 def test_many_problems_in_one_pass() -> None:

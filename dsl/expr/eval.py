@@ -305,6 +305,14 @@ def _fn_upper(x: Any) -> str:
     raise ExprRuntimeError(f"upper() needs a string, not {type_name(x)}")
 
 
+def _fn_split(x: Any, sep: Any = None) -> list[str]:
+    if not isinstance(x, str):
+        raise ExprRuntimeError(f"split() needs a string, not {type_name(x)}")
+    if sep is not None and not (isinstance(sep, str) and sep):
+        raise ExprRuntimeError("split() separator must be a non-empty string")
+    return x.split(sep)
+
+
 def _fn_int(x: Any) -> int:
     if isinstance(x, bool):
         return int(x)
@@ -381,6 +389,7 @@ FUNCTIONS: dict[str, str] = {
     "len": "len(x)",
     "lower": "lower(text)",
     "upper": "upper(text)",
+    "split": "split(text) or split(text, separator)",
     "str": "str(x)",
     "int": "int(x)",
     "float": "float(x)",
@@ -396,6 +405,7 @@ _IMPLS: dict[str, tuple[Callable[..., Any], int, int | None]] = {
     "len": (_fn_len, 1, 1),
     "lower": (_fn_lower, 1, 1),
     "upper": (_fn_upper, 1, 1),
+    "split": (_fn_split, 1, 2),
     "str": (to_text, 1, 1),
     "int": (_fn_int, 1, 1),
     "float": (_fn_float, 1, 1),

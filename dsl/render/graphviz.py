@@ -24,8 +24,9 @@ import graphviz
 
 from counterpoint.dsl.diagnostics import did_you_mean
 from counterpoint.dsl.files import standard_region
-from counterpoint.dsl.model import Agent, State, StateKind, Timer, Transition, walk_states
+from counterpoint.dsl.model import Action, Agent, State, StateKind, Timer, Transition, walk_states
 from counterpoint.dsl.render.labels import (
+    NAME_MAX,
     PROMPT_MAX,
     actions_text,
     activity_text,
@@ -249,7 +250,7 @@ class _Builder:
                 c.node(info.top, shape="circle", style="filled", fillcolor="white", color=MUTED,
                        width="0.1", height="0.1", fixedsize="true", tooltip=f"transitions of {clean(state.id)}")
             if not parallel:
-                self._initial_dot(c, f"i{info.index}", state.initial, state.children)
+                self._initial_dot(c, f"i{info.index}", state.initial, state.children, state.initial_actions)
                 c.edge(info.top, f"i{info.index}", style="invis", minlen="0")
             for child in state.children:
                 self._state(c, child, in_parallel=parallel)
@@ -309,17 +310,23 @@ class _Builder:
         g.node(info.top, label=self._box_label(state, double=True), shape="plain", tooltip=self._tooltip(state))
 
     def _initial_dot(
-        self, g: graphviz.Digraph, name: str, initial: str | None, states: tuple[State, ...]
+        self,
+        g: graphviz.Digraph,
+        name: str,
+        initial: str | None,
+        states: tuple[State, ...],
+        actions: tuple[Action, ...] = (),
     ) -> None:
         target = initial if initial is not None else (states[0].id if states else None)
         if target is None:
             return
         g.node(name, label="", shape="circle", style="filled", fillcolor=INK, width="0.14", fixedsize="true")
         info = self.infos.get(target)
+        label = {"label": f"<{esc('/ ' + actions_text(actions))}>"} if actions else {}
         if info is None:
-            g.edge(name, self._unknown(target))
+            g.edge(name, self._unknown(target), **label)
         else:
-            g.edge(name, info.top, **({"lhead": info.cluster} if info.is_cluster else {}))
+            g.edge(name, info.top, **label, **({"lhead": info.cluster} if info.is_cluster else {}))
 
     # ------------------------------------------------------------------ edges
 
@@ -402,6 +409,8 @@ class _Builder:
             lines.append(f"entry / {actions_text(state.entry)}")
         if state.exit:
             lines.append(f"exit / {actions_text(state.exit)}")
+        if state.data:  # a final state's output
+            lines.append("data / " + ", ".join(shorten(k, NAME_MAX) for k, _ in state.data))
         for item in _outgoing(state):
             if not item.targets:
                 lines.append(activity_text(item))

@@ -16,6 +16,7 @@ from counterpoint.dsl.model import (
     Call,
     Cancel,
     CancelSend,
+    If,
     Log,
     Raise,
     Respond,
@@ -93,6 +94,12 @@ def action_text(action: Action) -> str:
         case Spawn(agent=agent, id=ident, fork=fork):
             name = ident or re.sub(r"\.agent(\.ya?ml)?$|\.ya?ml$", "", agent.rsplit("/", 1)[-1])
             return f"{'fork' if fork else 'spawn'} {shorten(name, NAME_MAX)}"
+        case If(branches=branches, orelse=orelse):
+            arms = [
+                f"{'if' if i == 0 else 'elif'} [{shorten(b.cond.source, GUARD_MAX)}] {{{actions_text(b.actions)}}}"
+                for i, b in enumerate(branches)
+            ]
+            return " ".join(arms + ([f"else {{{actions_text(orelse)}}}"] if orelse else []))
     return type(action).__name__.lower()  # pragma: no cover - every Action is matched above
 
 

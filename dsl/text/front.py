@@ -33,11 +33,13 @@ from counterpoint.dsl.expr.parse import (
 from counterpoint.dsl.model import (
     Action,
     Agent,
+    Branch,
     Call,
     Cancel,
     CancelSend,
     EventDecl,
     Expr,
+    If,
     Include,
     LLMSettings,
     Log,
@@ -333,6 +335,12 @@ class _Builder:
                 if once.first("initial", c, "the agent has one initial state"):
                     fields["initial"] = self.name(leaf(c), "state name")
                     initial_span = self.span(leaf(c))
+                    do = _tree(c, "do")
+                    if do is not None:
+                        self.error(
+                            "E004", "the agent's initial state takes no actions", self.span(do),
+                            f"put them in the entry of '{fields['initial']}'",
+                        )  # fmt: skip
             else:
                 states.append(self.state(c, 1))
         if name_node is None:
@@ -521,6 +529,8 @@ class _Builder:
             targets = _tree(tree, "targets")
             if targets is not None:
                 extra["default"] = self.targets(targets)
+        if kind is StateKind.FINAL:
+            extra["data"] = self.bindings(_tree(tree, "bindings"), f"in the data of '{sid}'")
         body = _tree(tree, "body")
         if body is None:
             return State(sid, kind, span=span, **extra)
@@ -574,6 +584,10 @@ class _Builder:
             elif kind == "initial":
                 if once.first("initial", c, "a state has one initial state"):
                     out["initial"] = self.name(leaf(c), "state name")
+                    do = _tree(c, "do")
+                    actions = _tree(do, "actions") if do is not None else None
+                    if actions is not None:
+                        out["initial_actions"] = tuple(self.actions(actions))
             else:
                 children.append(self.state(c, depth + 1))
         out.update(
@@ -697,6 +711,20 @@ class _Builder:
         task = self.string(leaf(opts["task"])) if "task" in opts else None
         return Spawn(path, ident, task, t.data == "fork", self.span(t))
 
+    def _if(self, t: Tree[Token]) -> Action:
+        branches = []
+        orelse: tuple[Action, ...] = ()
+        for part in (t, *_trees(t, "elif_branch"), *_trees(t, "else_branch")):
+            block = _tree(part, "block")
+            actions = _tree(block, "actions") if block is not None else None
+            done = tuple(self.actions(actions)) if actions is not None else ()
+            guard = _tree(part, "guard")
+            if guard is None:
+                orelse = done
+            else:
+                branches.append(Branch(self.expr(subtree(guard)), done, self.span(part)))
+        return If(tuple(branches), orelse, self.span(t))
+
     _ACTIONS: dict[str, Callable[[_Builder, Tree[Token]], Action]] = {
         "say": _say,
         "log": _log,
@@ -709,6 +737,7 @@ class _Builder:
         "set": _set,
         "spawn": _spawn,
         "fork": _spawn,
+        "if_action": _if,
     }
 
 

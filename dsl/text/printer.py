@@ -20,6 +20,7 @@ from counterpoint.dsl.model import (
     Cancel,
     CancelSend,
     Expr,
+    If,
     Log,
     Param,
     Raise,
@@ -160,7 +161,7 @@ def _state(state: State, indent: str) -> list[str]:
         if state.default:
             header += " -> " + ", ".join(state.default)
     else:
-        header = f"{_KIND[state.kind]} {state.id}"
+        header = f"{_KIND[state.kind]} {state.id}{_bindings(state.data)}"
     inner = indent + INDENT
     body: list[str] = []
     if state.description is not None:
@@ -176,7 +177,8 @@ def _state(state: State, indent: str) -> list[str]:
     body += [_wrap(_transition(t), len(inner)) for t in state.transitions]
     body += [_wrap(_timer(t), len(inner)) for t in state.timers]
     if state.initial is not None:
-        body.append(f"initial {state.initial}")
+        actions = "; ".join(_action(a) for a in state.initial_actions)
+        body.append(f"initial {state.initial}" + (f" / {actions}" if actions else ""))
     lines = [inner + b.replace(_CONTINUE, "\n" + inner + INDENT) for b in body]
     previous_multi = False
     for child in state.children:
@@ -291,4 +293,13 @@ def _action(a: Action) -> str:
             if task is not None:
                 text += f" task {quote(task)}"
             return text
+        case If(branches=branches, orelse=orelse):
+            arms = [f"{'if' if i == 0 else 'elif'} [{b.cond.source}] {_block(b.actions)}" for i, b in enumerate(branches)]
+            if orelse:
+                arms.append(f"else {_block(orelse)}")
+            return " ".join(arms)
     raise TypeError(f"not an action: {a!r}")
+
+
+def _block(actions: tuple[Action, ...]) -> str:
+    return "{ " + "; ".join(_action(a) for a in actions) + " }" if actions else "{ }"

@@ -1,5 +1,6 @@
-"""Guards and actions: every expression and template (through :mod:`.exprs`), the variable
-``set`` assigns (E107) and ``send`` delays (E007). The names an expression may use are the
+"""Guards and actions: every expression and template (through :mod:`.exprs`), ``if``
+conditions and final-state data included, the variable ``set`` assigns (E107) and ``send``
+delays (E007). The names an expression may use are the
 variables, ``event`` and, on a transition, the data fields its events can carry."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 import math
 
 from counterpoint.dsl.diagnostics import Diagnostic, did_you_mean
-from counterpoint.dsl.model import Call, Log, Raise, Respond, Say, Send, Set, State, Timer, Transition
+from counterpoint.dsl.model import Call, If, Log, Raise, Respond, Say, Send, Set, State, Timer, Transition
 from counterpoint.dsl.source import Span
 from counterpoint.dsl.validate.context import Context, located
 
@@ -19,8 +20,10 @@ def check_actions(ctx: Context, state: State) -> None:
         _owner(ctx, t, None if fields is None else base | fields, state)
     for tm in state.timers:
         _owner(ctx, tm, base, state)
-    for action in (*state.entry, *state.exit):
+    for action in (*state.entry, *state.exit, *state.initial_actions):
         _action(ctx, action, base, state.span)
+    for key, value in state.data:
+        ctx.exprs.expr(value.source, located(value.span, state.span), base, f"data '{key}'")
 
 
 def _owner(ctx: Context, owner: Transition | Timer, names: set[str] | None, state: State) -> None:
@@ -55,3 +58,11 @@ def _action(ctx: Context, action: object, names: set[str] | None, owner_span: Sp
         ctx.exprs.template(action.text, span, names, "say" if isinstance(action, Say) else "log")
     elif isinstance(action, Respond) and action.prompt is not None:
         ctx.exprs.template(action.prompt, span, names, "respond")
+    elif isinstance(action, If):
+        for branch in action.branches:
+            branch_span = located(branch.span, span)
+            ctx.exprs.expr(branch.cond.source, located(branch.cond.span, branch_span), names, "condition")
+            for inner in branch.actions:
+                _action(ctx, inner, names, branch_span)
+        for inner in action.orelse:
+            _action(ctx, inner, names, span)

@@ -44,7 +44,10 @@ class EventTable:
             produced.append(decl.name)
         for state in walk_states(agent.states):
             if state.children and state.kind in (StateKind.STATE, StateKind.PARALLEL):
-                fields.setdefault(f"done.state.{state.id}", set())
+                # a final child's data are the fields of its parent's done event
+                fields.setdefault(f"done.state.{state.id}", set()).update(
+                    k for c in state.children if c.kind is StateKind.FINAL for k, _ in c.data
+                )
                 produced.append(f"done.state.{state.id}")
         for action in all_actions(agent):
             if isinstance(action, Raise | Send):

@@ -1,4 +1,5 @@
-"""The shape of the chart: initial states (E103/E104), finals (E105), history and parallel
+"""The shape of the chart: initial states (E103/E104; a compound state's may be a history
+state, "resume where we left off"), finals (E105), history and parallel
 states (E106), timer periods (E007)."""
 
 from __future__ import annotations
@@ -71,13 +72,22 @@ def check_structure(ctx: Context, state: State, parent: State | None) -> None:
         ctx.diags.append(
             Diagnostic("E104", msg, state.span, did_you_mean(state.initial, regions) or _choose(regions))
         )
-    elif state.initial is not None and state.initial not in regions:
+    elif state.initial is not None and state.initial not in regions and state.kind is not StateKind.STATE:
         ctx.diags.append(
             Diagnostic(
                 "E104",
                 f"initial state '{state.initial}' of '{state.id}' is a history state",
                 state.span,
                 _choose(regions) or "add a state to enter first",
+            )
+        )
+    if state.initial_actions and (state.kind is not StateKind.STATE or not children):
+        ctx.diags.append(
+            Diagnostic(
+                "E104",
+                f"state '{state.id}' has initial actions but is not a compound state",
+                located(state.initial_actions[0].span, state.span),
+                "only a state with children has an initial transition; use entry actions instead",
             )
         )
     if state.kind is StateKind.PARALLEL and children and not regions:
@@ -87,6 +97,15 @@ def check_structure(ctx: Context, state: State, parent: State | None) -> None:
                 f"parallel state '{state.id}' has only history children",
                 state.span,
                 "a parallel state needs at least one region (a state) besides its history states",
+            )
+        )
+    elif state.kind is StateKind.STATE and children and not regions:
+        ctx.diags.append(
+            Diagnostic(
+                "E106",
+                f"compound state '{state.id}' has only history children",
+                state.span,
+                "a history state stands for a child that was active: add the states it can resume",
             )
         )
     if state.kind is StateKind.FINAL:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from counterpoint.dsl.model import Action, Agent, State, Timer, Transition, walk_states
+from counterpoint.dsl.model import Action, Agent, State, Timer, Transition, flatten, walk_states
 
 
 def outgoing(state: State) -> tuple[Transition | Timer, ...]:
@@ -13,16 +13,15 @@ def outgoing(state: State) -> tuple[Transition | Timer, ...]:
 
 
 def state_actions(state: State) -> Iterator[tuple[Action, Transition | Timer | None]]:
-    """``(action, owner)`` for the actions of one state; owner None for entry/exit."""
-    for a in state.entry:
-        yield a, None
-    for a in state.exit:
+    """``(action, owner)`` for the actions of one state, those inside ``if`` branches included;
+    owner None for entry, exit and initial actions."""
+    for a in flatten((*state.entry, *state.exit, *state.initial_actions)):
         yield a, None
     for t in state.transitions:
-        for a in t.actions:
+        for a in flatten(t.actions):
             yield a, t
     for tm in state.timers:
-        for a in tm.actions:
+        for a in flatten(tm.actions):
             yield a, tm
 
 

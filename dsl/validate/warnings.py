@@ -52,7 +52,8 @@ def check_reachability(ctx: Context) -> None:
         if state.kind is StateKind.HISTORY:
             todo += list(state.default)
             if not state.default and parent is not None and parent.children:
-                todo.append(parent.initial or parent.children[0].id)
+                first = next((c.id for c in parent.children if c.kind is not StateKind.HISTORY), sid)
+                todo.append(first if parent.initial in (None, sid) else parent.initial)
         for t in outgoing(state):
             todo += list(t.targets)
     _report_unreachable(ctx, ctx.agent.states, reached)

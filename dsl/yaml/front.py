@@ -17,11 +17,13 @@ from counterpoint.dsl.model import (
     Action,
     Agent,
     Bindings,
+    Branch,
     Call,
     Cancel,
     CancelSend,
     EventDecl,
     Expr,
+    If,
     Include,
     LLMSettings,
     Log,
@@ -91,6 +93,7 @@ STATE_KEYS = (
     "history",
     "default",
     "include",
+    "data",
 )
 STATE_TYPES = tuple(k.value for k in StateKind)
 HISTORY_KINDS: tuple[HistoryKind, ...] = ("shallow", "deep")
@@ -114,6 +117,9 @@ CALL_KEYS = ("tool", "args", "id")
 RAISE_KEYS = ("event", "data")
 SEND_KEYS = ("event", "data", "delay", "id", "priority")
 SPAWN_KEYS = ("agent", "id", "task")
+IF_KEYS = ("if", "then", "elif", "else")
+ELIF_KEYS = ("if", "then")
+INITIAL_KEYS = ("target", "do")
 
 
 def load_yaml(text: str, file: str) -> tuple[Agent | None, list[Diagnostic]]:
@@ -201,11 +207,21 @@ class _Front(Reader):
             events=get("events", self.events, ()),
             priorities=get("priorities", self.priorities, ()),
             tools=get("tools", self.tools, ()),
-            initial=get("initial", lambda n: self.name(n, "initial state"), None),
+            initial=get("initial", self.agent_initial, None),
             states=get("states", self.states, ()),
             span=self.span(root),
             initial_span=self.span(f["initial"][1]) if "initial" in f else None,
         )
+
+    def agent_initial(self, node: YNode) -> str | None:
+        if node.kind != "map":
+            return self.name(node, "initial state")
+        target, _ = self.initial(node)
+        self.error(
+            "E004", "the agent's initial state takes no actions", node,
+            f"put them in the entry of '{target}'" if target else "name a top-level state",
+        )  # fmt: skip
+        return target
 
     def llm(self, node: YNode) -> LLMSettings | None:
         if node.kind == "scalar" and node.value is None:
@@ -413,7 +429,8 @@ class _Front(Reader):
         if node.kind != "map":
             self.wrong_type(node, what, "a mapping")
             return None
-        f = {key: n for key, (_, n) in self.fields(node, what, STATE_KEYS).items()}
+        keyed = self.fields(node, what, STATE_KEYS)
+        f = {key: n for key, (_, n) in keyed.items()}
         kind = StateKind.STATE
         if "type" in f:
             value = self.choice(f["type"], "'type'", STATE_TYPES)
@@ -432,10 +449,22 @@ class _Front(Reader):
             if timer_kind in f:
                 timers += self.timers(f[timer_kind], timer_kind)
         tool_names, tool_spans = self.names_and_spans(f["tools"], "tool name") if "tools" in f else ((), ())
+        initial, initial_actions = self.initial(f["initial"]) if "initial" in f else (None, ())
+        data: Bindings = ()
+        if "data" in f:
+            if kind is StateKind.FINAL:
+                data = self.bindings(f["data"], "'data'")
+            else:
+                self.error(
+                    "E004", f"unknown key 'data' in {what}", keyed["data"][0],
+                    "only final states have data (type: final); it becomes the data of done.state.<parent>",
+                )  # fmt: skip
         return State(
             id=name,
             kind=kind,
-            initial=self.name(f["initial"], "initial state") if "initial" in f else None,
+            initial=initial,
+            initial_actions=initial_actions,
+            data=data,
             children=self.states(f["states"]) if "states" in f else (),
             transitions=tuple(transitions),
             timers=tuple(timers),
@@ -450,6 +479,16 @@ class _Front(Reader):
             include=self.text(f["include"], "'include'") if "include" in f else None,
             span=span,
         )
+
+    def initial(self, node: YNode) -> tuple[str | None, tuple[Action, ...]]:
+        """A state's ``initial``: a child's name, or ``{target: NAME, do: ACTIONS}``."""
+        if node.kind != "map":
+            return self.name(node, "initial state"), ()
+        f = {k: n for k, (_, n) in self.fields(node, "'initial'", INITIAL_KEYS).items()}
+        if "target" not in f:
+            self.missing("target", "'initial'", node, "e.g. initial: {target: ask, do: {say: Hello}}")
+        target = self.name(f["target"], "initial state") if "target" in f else None
+        return target, self.actions(f["do"], "'do'") if "do" in f else ()
 
     # ------------------------------------------------------------------ transitions and timers
 
@@ -505,8 +544,17 @@ class _Front(Reader):
         guard = None
         internal = False
         actions: list[Action] = []
-        for key, (k, v) in self.fields(node, what, allowed).items():
-            if key == "target":
+        found = self.fields(node, what, (*allowed, *IF_KEYS))
+        for key, (k, v) in found.items():
+            if key == "if":
+                self.error(
+                    "E005", f"'if' cannot be written directly on {what}", k,
+                    "put it in the actions: do: [{if: ..., then: ...}]",
+                )  # fmt: skip
+            elif key in IF_KEYS:
+                if "if" not in found:  # else part of the misplaced 'if' reported above
+                    self.unknown_key(key, k, what, allowed)
+            elif key == "target":
                 targets = self.names(v, "target state")
             elif key == "guard":
                 guard = self.guard(v)
@@ -545,6 +593,8 @@ class _Front(Reader):
             )
             return []
         entries = self.items(node, "an action") or []
+        if any(key == "if" for key, _, _ in entries):
+            return self.conditional(node)
         if not entries:
             self.error("E005", f"empty action in {what}", node, "e.g. {say: Hello}")
         cut = comma_cut(entries, ACTION_KEYS)
@@ -566,6 +616,40 @@ class _Front(Reader):
             else:
                 self.unknown_key(key, k, "an action", ACTION_KEYS)
         return out
+
+    def conditional(self, node: YNode) -> list[Action]:
+        """``{if: COND, then: ACTIONS, elif: [{if: COND, then: ACTIONS}, ...], else: ACTIONS}``."""
+        f = self.fields(node, "an 'if'", IF_KEYS)
+        first = self.branch(node, f, "'if'")
+        branches = [first] if first is not None else []
+        if "elif" in f:
+            elif_node = f["elif"][1]
+            items = elif_node.value if elif_node.kind == "seq" else [elif_node]
+            for item in items:
+                if item.kind != "map":
+                    self.wrong_type(item, "an 'elif'", "a mapping {if: CONDITION, then: ACTIONS}")
+                    continue
+                branch = self.branch(item, self.fields(item, "an 'elif'", ELIF_KEYS), "'elif'")
+                if branch is not None:
+                    branches.append(branch)
+        orelse = self.actions(f["else"][1], "'else'") if "else" in f else ()
+        if not branches:
+            return []
+        return [If(tuple(branches), orelse, self.span(node))]
+
+    def branch(self, node: YNode, f: dict[str, tuple[YNode, YNode]], what: str) -> Branch | None:
+        if "if" not in f:
+            self.missing("if", what, node, "the condition, e.g. if: \"count > 1\"")
+            return None
+        if "then" not in f:
+            self.missing("then", what, node, "the actions to run when the condition holds")
+        cond = self.guard(f["if"][1], "the condition of 'if'")
+        actions = self.actions(f["then"][1], "'then'") if "then" in f else ()
+        if cond is None:
+            if f["if"][1].kind == "scalar" and f["if"][1].value is None:
+                self.error("E006", "'if' needs a condition", f["if"][0], 'e.g. if: "count > 1"')
+            return None
+        return Branch(cond, actions, self.span(f["if"][0], node))
 
     def action(self, key: str, knode: YNode, node: YNode) -> list[Action]:
         span = self.span(knode, node)

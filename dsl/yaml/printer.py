@@ -28,6 +28,7 @@ from counterpoint.dsl.model import (
     Cancel,
     CancelSend,
     Expr,
+    If,
     Log,
     Param,
     Raise,
@@ -289,8 +290,12 @@ def _state(s: State) -> MappingNode:
         if timers:
             timer_groups = _group(timers, lambda t: format_duration(t.delay))
             pairs.append((kind, _map([(key, _transitions(ts)) for key, ts in timer_groups])))
-    if s.initial is not None:
+    if s.initial is not None and s.initial_actions:
+        pairs.append(("initial", _map([("target", _s(s.initial)), ("do", _actions(s.initial_actions))])))
+    elif s.initial is not None:
         pairs.append(("initial", _s(s.initial)))
+    if s.data:
+        pairs.append(("data", _bindings(s.data)))
     if s.children:
         pairs.append(("states", _block(_map([(c.id, _state(c)) for c in s.children]))))
     node = _map(pairs)
@@ -321,7 +326,7 @@ def _transition(t: Transition | Timer) -> Node:
     if internal:
         pairs.append(("internal", _v(True)))
     items = _action_items(t.actions)
-    if len(items) == 1 and isinstance(items[0], MappingNode):
+    if len(items) == 1 and isinstance(items[0], MappingNode) and not isinstance(t.actions[0], If):
         pairs += [(k.value, v) for k, v in items[0].value]
     elif items:
         pairs.append(("do", items[0] if len(items) == 1 else _seq(items)))
@@ -409,6 +414,15 @@ def _action(a: Action) -> Node:
         if a.task is not None:
             pairs.append(("task", _s(a.task)))
         return _map([(key, _map(pairs))])
+    if isinstance(a, If):
+        first, *others = a.branches
+        pairs = [("if", _s(first.cond.source)), ("then", _actions(first.actions))]
+        if others:
+            arms: list[Node] = [_map([("if", _s(b.cond.source)), ("then", _actions(b.actions))]) for b in others]
+            pairs.append(("elif", _seq(arms)))
+        if a.orelse:
+            pairs.append(("else", _actions(a.orelse)))
+        return _map(pairs)
     raise TypeError(f"not an action: {a!r}")
 
 

@@ -147,8 +147,21 @@ def _transition(timer: bool) -> dict[str, Any]:
 def json_schema() -> dict[str, Any]:
     """The schema as a JSON-compatible dict."""
     actions = _actions()
+    branch = {
+        "if": {"type": "string", "description": "The condition: an expression."},
+        "then": _ref("actions", "Actions run when the condition holds."),
+    }
+    conditional = _obj(
+        {
+            **branch,
+            "elif": _one_or_many(_obj(branch, "Another condition and its actions.", ("if", "then")), "Tried in order."),
+            "else": _ref("actions", "Actions run when no condition holds."),
+        },
+        "Conditional actions: the first branch whose condition holds runs, else 'else'.",
+        ("if", "then"),
+    )
     action = {
-        "description": "An action: 'respond' or a mapping with one action key.",
+        "description": "An action: 'respond', a mapping with one action key, or an 'if'.",
         "anyOf": [
             {"const": "respond"},
             {
@@ -158,6 +171,7 @@ def json_schema() -> dict[str, Any]:
                 "minProperties": 1,
                 "maxProperties": 1,
             },
+            conditional,
         ],
     }
     timers = {
@@ -233,7 +247,21 @@ def json_schema() -> dict[str, Any]:
             "always": _ref("transition", "Eventless transitions."),
             "after": timers | {"description": "Fire once after the duration while the state is active."},
             "every": timers | {"description": "Fire repeatedly while the state is active."},
-            "initial": _ref("identifier", "The initial child (required when the state has children)."),
+            "initial": {
+                "description": "The initial child (required when the state has children), or {target, do}.",
+                "anyOf": [
+                    _ref("identifier"),
+                    _obj(
+                        {
+                            "target": _ref("identifier", "The initial child (may be a history state)."),
+                            "do": _ref("actions", "Actions run when the state is entered by default."),
+                        },
+                        "An initial transition with actions.",
+                        ("target",),
+                    ),
+                ],
+            },
+            "data": _ref("bindings", "Final states: the data of done.state.<parent> (name -> expression)."),
             "states": _ref("states", "Child states."),
             "history": {
                 "enum": list(HISTORY_KINDS),

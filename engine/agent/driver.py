@@ -19,7 +19,7 @@ from typing import Any
 import trio
 
 from counterpoint.engine.agent.loading import Definition, SessionOptions
-from counterpoint.engine.agent.script import ScriptLine
+from counterpoint.engine.agent.script import NO_ANSWER, ScriptLine
 from counterpoint.engine.agent.speaker import Speaker, TextSpeaker
 from counterpoint.engine.agent.summary import Summary, TimedEvent, summarize
 from counterpoint.engine.llm.base import LLMBackend
@@ -146,6 +146,17 @@ class SessionDriver:
             self.recorder.close(reason, configuration=list(self.interpreter.configuration),
                                 ledger=self.session.ledger.to_json())
 
+    async def wait_for_event(self, name: str, *, since: int, limit: float) -> bool:
+        """Wait until an event ``name`` is processed after the first ``since`` events (at most
+        ``limit`` seconds); False when it did not come."""
+        with trio.move_on_after(limit):
+            while not any(n == name for _, n, _ in self.events[since:]):
+                if self.interpreter.finished:
+                    return False
+                await trio.sleep(0.02)
+            return True
+        return False
+
     async def wait_quiet(self, *, settle: float, include_work: bool = False) -> None:
         """Wait until the session has been quiet for ``settle`` seconds (and, with ``include_work``,
         no tool or sub-agent runs either)."""
@@ -164,15 +175,23 @@ class SessionDriver:
 
 async def play_script(driver: SessionDriver, lines: Sequence[ScriptLine]) -> None:
     """Say each scripted line at its time, then wait for the agent and its tools to finish."""
+    mark: int | None = None  # how many events had been processed when the previous line was said
     for line in lines:
-        if line.when == "after":
-            await trio.sleep(line.seconds)
-        elif line.when == "at":
+        if line.when == "at":
             await trio.sleep(max(0.0, line.seconds - driver.session.session_time()))
-        else:
+        elif line.when == "after":
+            await trio.sleep(line.seconds)
+        elif line.when == "answered":
+            if mark is not None:
+                await driver.wait_for_event("agent.said", since=mark, limit=NO_ANSWER)
             await driver.wait_quiet(settle=0.3)
+            await trio.sleep(line.seconds)
+        else:  # during the agent's next speech
+            await driver.wait_for_event("agent.speech.started", since=mark or 0, limit=NO_ANSWER)
+            await trio.sleep(line.seconds)
         if driver.interpreter.finished:
             return
+        mark = len(driver.events)
         driver.say(line.text)
     await driver.wait_quiet(settle=driver.options.settle, include_work=True)
 

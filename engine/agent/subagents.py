@@ -2,8 +2,8 @@
 
 A sub-agent is another definition run in the same process, in the parent's nursery, with the
 parent's model backend. Its ``task`` becomes its first user turn. It reports back like a tool:
-``agent.<id>.done`` with ``result`` when it reaches a final state (its variable ``result`` if
-it declares one, else the last thing it said), ``agent.<id>.error`` when it cannot start,
+``agent.<id>.done`` with ``result`` when it reaches a final state (that state's ``data`` if it
+declares any, else its variable ``result`` if it declares one, else the last thing it said), ``agent.<id>.error`` when it cannot start,
 fails, or is cancelled. Limits on depth and on how many run at once make a definition that
 spawns itself forever end in an error event, not a hung process.
 """
@@ -19,8 +19,8 @@ import trio
 
 from counterpoint.engine.agent.ledger import AgentTurn, Ledger, Status
 from counterpoint.engine.agent.session import AgentSession
-from counterpoint.engine.core.effects import SpawnAgent
-from counterpoint.engine.runtime.interpreter import Interpreter
+from counterpoint.engine.core.effects import Finished, SpawnAgent
+from counterpoint.engine.runtime.interpreter import Interpreter, StepRecord
 
 #: Builds a child session for a definition file (the agent loader): (path, parent, ledger) -> session.
 ChildFactory = Callable[[Path, AgentSession, Ledger], tuple[Interpreter, AgentSession]]
@@ -90,12 +90,19 @@ class SubAgents:
         status: Status = "error"
         result: Any = None
         error: str | None = "cancelled"
+        outputs: list[Finished] = []
+
+        def watch(record: StepRecord) -> None:
+            outputs.extend(e for e in record.effects if isinstance(e, Finished))
+
+        interp.add_listener(watch)
         try:
             with entry.scope:
                 if task:
                     interp.send("user.said", {"text": task})
                 await interp.run()
-                status, result, error = "done", _result_of(interp, child), None
+                output = dict(outputs[-1].output) if outputs else None
+                status, result, error = "done", output if output is not None else _result_of(interp, child), None
         except Exception as exc:  # a failing child is an event for its parent
             status, error = "error", f"{type(exc).__name__}: {exc}"
         finally:

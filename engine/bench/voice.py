@@ -23,13 +23,13 @@ from typing import Any
 import trio
 
 from counterpoint.engine.agent.loading import SessionOptions, load_definition
+from counterpoint.engine.agent.script import parse_script
 from counterpoint.engine.speech import (
     CallRecording,
     ScriptedCaller,
     VoiceReport,
     latency,
     load_engines,
-    parse_script,
     run_voice,
 )
 from counterpoint.engine.speech.sinks import Sink
@@ -47,12 +47,12 @@ AGENT = textwrap.dedent("""\
     """)
 
 SCRIPT = textwrap.dedent("""\
-    0.5: Hello, can you hear me?
-    +0.6: What is the capital of France?
-    ~1.0: Wait, sorry, tell me about Italy instead.
-    +0.6: Thank you. What should I cook tonight?
-    +0.6: Which colour is the sky?
-    +0.6: Great, thank you, goodbye.
+    @0.5s Hello, can you hear me?
+    >0.6s What is the capital of France?
+    ~1s Wait, sorry, tell me about Italy instead.
+    >0.6s Thank you. What should I cook tonight?
+    >0.6s Which colour is the sky?
+    >0.6s Great, thank you, goodbye.
     """)
 
 

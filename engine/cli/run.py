@@ -45,9 +45,11 @@ def add_parser(sub: Subcommands) -> argparse.ArgumentParser:
             "tool calls and timers; type while the agent answers. Headless (piped input or --script): "
             "timestamped lines, then a summary with latencies."),
         epilog="""script lines (--script FILE, or piped input):
+  @1s Hello, can you hear me?   at session second 1
   +2.5s I'd like thai food      2.5 s after the previous line
-  @40s what time is it?         at session second 40
-  and for two people            once the agent is quiet again
+  >0.8s and for two people      0.8 s after the agent answered and went quiet
+  and for two people            the same as ">0s"
+  ~1.5s wait, make that three   1.5 s into the agent's next speech (an interruption)
 
 examples:
   counterpoint run agents/concierge/concierge.agent.yaml

@@ -19,6 +19,7 @@ from counterpoint.dsl.model import (
     Call,
     Cancel,
     CancelSend,
+    If,
     Log,
     Raise,
     Respond,
@@ -29,12 +30,20 @@ from counterpoint.dsl.model import (
 )
 from counterpoint.engine.core import effects as fx
 from counterpoint.engine.core.events import Event
-from counterpoint.engine.core.exprs import Compiled, CompileError, compile_text, compile_value
+from counterpoint.engine.core.exprs import (
+    Compiled,
+    CompileError,
+    ExprRuntimeError,
+    compile_guard,
+    compile_text,
+    compile_value,
+)
 
 Op = Callable[[Any, int], None]
 
 
-def _bindings(bindings: Bindings, what: str) -> Callable[[Any], dict[str, Any]]:
+def compile_bindings(bindings: Bindings, what: str) -> Callable[[Any], dict[str, Any]]:
+    """``fn(env) -> {name: value}`` for event data, call arguments and final-state data."""
     compiled = tuple((name, compile_value(e, f"{what} '{name}'")) for name, e in bindings)
     if not compiled:
         return lambda env: {}
@@ -67,7 +76,7 @@ def compile_action(
         var, value = action.var, compile_value(action.expr, f"set {action.var}")
         return lambda run, state: run.set_var(var, value(run.env))
     if isinstance(action, Raise):
-        name, data = action.event, _bindings(action.data, "raise data")
+        name, data = action.event, compile_bindings(action.data, "raise data")
         return lambda run, state: run.raise_event(Event(name, data(run.env)))
     if isinstance(action, Send):
         return _send(action, priority_of)
@@ -81,11 +90,13 @@ def compile_action(
         return lambda run, state: run.cancel_calls(target)
     if isinstance(action, Spawn):
         return _spawn(action)
+    if isinstance(action, If):
+        return _if(action, tools, variables, priority_of)
     raise CompileError(Diagnostic("E008", f"unsupported action {type(action).__name__}", action.span))
 
 
 def _send(action: Send, priority_of: Callable[[str], int]) -> Op:
-    name, data = action.event, _bindings(action.data, "send data")
+    name, data = action.event, compile_bindings(action.data, "send data")
     delay = action.delay or 0.0
     send_id = action.id
     priority = action.priority if action.priority is not None else priority_of(name)
@@ -100,7 +111,7 @@ def _send(action: Send, priority_of: Callable[[str], int]) -> Op:
 def _call(action: Call, tools: Mapping[str, Any]) -> Op:
     if action.tool not in tools:
         raise CompileError(Diagnostic("E108", f"call: tool '{action.tool}' is not declared", action.span))
-    tool, args, fixed_id = action.tool, _bindings(action.args, f"{action.tool} argument"), action.id
+    tool, args, fixed_id = action.tool, compile_bindings(action.args, f"{action.tool} argument"), action.id
 
     def call(run: Any, state: int) -> None:
         values = args(run.env)
@@ -121,6 +132,36 @@ def _spawn(action: Spawn) -> Op:
     return spawn
 
 
+def _if(
+    action: If, tools: Mapping[str, Any], variables: frozenset[str], priority_of: Callable[[str], int]
+) -> Op:
+    """The first branch whose condition holds runs its actions, else the ``else`` actions.
+
+    A condition or action that fails raises out of this op, so the enclosing block stops
+    (SCXML: an error in executable content ends its block, nested ``if`` included)."""
+
+    def block(actions: tuple[Action, ...]) -> tuple[Op, ...]:
+        return tuple(compile_action(a, tools, variables, priority_of) for a in actions)
+
+    branches = tuple((b.cond.source, compile_guard(b.cond), block(b.actions)) for b in action.branches)
+    orelse = block(action.orelse)
+
+    def run_if(run: Any, state: int) -> None:
+        chosen = orelse
+        for source, test, ops in branches:
+            try:
+                holds = test(run.env)
+            except Exception as exc:  # noqa: BLE001 - reported by the block with the condition named
+                raise ExprRuntimeError(f"if [{source}]: {exc}") from None
+            if holds:
+                chosen = ops
+                break
+        for op in chosen:
+            op(run, state)
+
+    return run_if
+
+
 def compile_actions(
     actions: tuple[Action, ...],
     tools: Mapping[str, Any],
@@ -138,4 +179,4 @@ def compile_actions(
     return tuple(ops)
 
 
-__all__ = ["Op", "Compiled", "compile_action", "compile_actions"]
+__all__ = ["Op", "Compiled", "compile_action", "compile_actions", "compile_bindings"]

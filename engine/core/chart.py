@@ -26,7 +26,7 @@ from counterpoint.dsl.model import Agent, State, StateKind, Timer, Tool, Transit
 from counterpoint.dsl.names import event_pattern, matches, pattern_matches
 from counterpoint.dsl.source import Span
 from counterpoint.dsl.validate import validate
-from counterpoint.engine.core.actions import Op, compile_actions
+from counterpoint.engine.core.actions import Op, compile_actions, compile_bindings
 from counterpoint.engine.core.events import BUILTIN_PRIORITIES, DEFAULT_PRIORITY
 from counterpoint.engine.core.exprs import Compiled, CompileError, compile_guard, constant_value
 from counterpoint.engine.core.timers import timer_key
@@ -174,6 +174,10 @@ class Chart:
     has_eventless: tuple[bool, ...]
     entry_ops: tuple[tuple[Op, ...], ...]
     exit_ops: tuple[tuple[Op, ...], ...]
+    #: the actions of each compound state's initial transition (run on default entry)
+    initial_ops: tuple[tuple[Op, ...], ...]
+    #: each final state's ``data``, compiled (None when it declares none)
+    outputs: tuple[Callable[[Any], dict[str, Any]] | None, ...]
     timers: tuple[tuple[TimerSpec, ...], ...]
     timer_of_event: dict[str, int]
     initial_entry: tuple[int, ...]
@@ -261,6 +265,15 @@ class Chart:
                     )
             found = per_name[leaf] = tuple(out)
         return found
+
+    def default_entered(
+        self, transitions: tuple[ChartTransition, ...], history: Callable[[int], tuple[int, ...] | None]
+    ) -> Callable[[int], bool]:
+        """Whether an entered compound state is entered by default (its initial transition is
+        taken, SCXML statesForDefaultEntry) rather than on the way to a target inside it."""
+        end = self.end
+        inside = tuple(x for t in transitions for x in self.effective_targets(t, history))
+        return lambda s: not any(s < x < end[s] for x in inside)
 
     def effective_targets(
         self, t: ChartTransition, history: Callable[[int], tuple[int, ...] | None]
@@ -369,10 +382,17 @@ def _static_entry(
     if domain == NO_DOMAIN:
         return domain, None
     enter: set[int] = set()
+    reached: list[int] = []  # history states met on the way (an ``initial`` naming one)
+
+    def probe(h: int) -> None:
+        reached.append(h)
+
     for s in tgts:
-        _add_descendants(tables, s, enter, _no_history)
+        _add_descendants(tables, s, enter, probe)
     for s in tgts:
-        _add_ancestors(tables, s, domain, enter, _no_history)
+        _add_ancestors(tables, s, domain, enter, probe)
+    if reached:  # what is entered depends on what the history recorded
+        return DYNAMIC, None
     return domain, tuple(sorted(enter))
 
 
@@ -469,8 +489,8 @@ def _tree(agent: Agent) -> _Tree:
     for i in range(n - 1, 0, -1):
         end[parent[i]] = max(end[parent[i]], end[i])
 
-    # the initial child: named (E103/E104 make sure it is a non-history child), or the first
-    # child (for the agent: the first top-level state)
+    # the initial child: named (E103/E104 make sure it is a child, possibly a history state),
+    # or the first child (for the agent: the first top-level state)
     initial = [-1] * n
     for i in range(n):
         if kind[i] == COMPOUND:
@@ -488,7 +508,8 @@ def _tree(agent: Agent) -> _Tree:
         if m.default:
             default[i] = tuple(index[x] for x in m.default)  # E101: they exist
         elif kind[p] == COMPOUND:
-            default[i] = (initial[p],)
+            # a history that is its parent's initial state falls back to the first child
+            default[i] = (initial[p] if initial[p] != i else children[p][0],)
         else:
             default[i] = tuple(children[p])
 
@@ -531,12 +552,17 @@ class _Compiler:
         timer_of_event: dict[str, int] = {}
         entry_ops: list[tuple[Op, ...]] = [()] * n
         exit_ops: list[tuple[Op, ...]] = [()] * n
+        initial_ops: list[tuple[Op, ...]] = [()] * n
+        outputs: list[Callable[[Any], dict[str, Any]] | None] = [None] * n
         for i in range(1, n):
             m = tree.models[i]
             if tree.kind[i] == HISTORY:
                 continue
             entry_ops[i] = self._ops(m.entry)
             exit_ops[i] = self._ops(m.exit)
+            initial_ops[i] = self._ops(m.initial_actions)
+            if m.data:
+                outputs[i] = self._output(m)
             on: list[ChartTransition] = []
             always: list[ChartTransition] = []
             for tr in m.transitions:
@@ -584,6 +610,8 @@ class _Compiler:
             has_eventless=tuple(bool(e) for e in eventless),
             entry_ops=tuple(entry_ops),
             exit_ops=tuple(exit_ops),
+            initial_ops=tuple(initial_ops),
+            outputs=tuple(outputs),
             timers=tuple(timers),
             timer_of_event=timer_of_event,
             initial_entry=tuple(sorted(initial_entry)),
@@ -614,6 +642,13 @@ class _Compiler:
 
     def _ops(self, actions: tuple[Any, ...]) -> tuple[Op, ...]:
         return compile_actions(actions, self.tools, self.variable_names, self._priority_of, self.errors)
+
+    def _output(self, state: State) -> Callable[[Any], dict[str, Any]] | None:
+        try:
+            return compile_bindings(state.data, f"data of final state '{state.id}'")
+        except CompileError as err:
+            self.errors.append(err.diagnostic)
+            return None
 
     def _transition(
         self, src: int, tr: Transition | Timer, timer: str | None = None

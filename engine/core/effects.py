@@ -93,7 +93,16 @@ class LogMessage:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """The chart ended in a top-level final state that declares ``data``: ``output`` is its
+    value (a sub-agent's result). Charts ending in a final state without data emit nothing."""
+
+    state: str
+    output: Mapping[str, Any]
+
+
 Effect: TypeAlias = (
     StartTimer | CancelTimer | StartTool | CancelTool | Speak | StartLLMTurn | Raised | SendEvent
-    | CancelSend | SpawnAgent | LogMessage
+    | CancelSend | SpawnAgent | LogMessage | Finished
 )

@@ -270,7 +270,7 @@ def _finish(
         and not finished
         and not any(t.ops or t.timer for t in transitions)
         and not any(chart.exit_ops[s] or chart.timers[s] for s in exits)
-        and not any(chart.entry_ops[s] or chart.timers[s] for s in entries)
+        and not any(chart.entry_ops[s] or chart.initial_ops[s] or chart.timers[s] for s in entries)
     )
     return Plan(
         transitions, exits, records, entries, tuple(done) if any_done else (), finished, next_info, simple

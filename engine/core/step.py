@@ -346,21 +346,44 @@ class _Run:
                     self.run_block(t.ops, t.src, "transition")
             self.leaving = ()
         self.info = plan.next
-        entry_ops, done = chart.entry_ops, plan.done
+        entry_ops, done, initial_ops = chart.entry_ops, plan.done, chart.initial_ops
+        by_default = None
         for i, s in enumerate(plan.entries):
             if timers[s]:
                 epochs = self.epochs if "epochs" in self.copied else self._copy("epochs")
                 epoch = epochs[ids[s]] = epochs.get(ids[s], 0) + 1
             if entry_ops[s]:
                 self.run_block(entry_ops[s], s, "entry")
+            if initial_ops[s]:
+                if by_default is None:
+                    by_default = chart.default_entered(plan.transitions, self._recorded)
+                if by_default(s):
+                    self.run_block(initial_ops[s], s, "initial")
             if timers[s]:
                 for tm in timers[s]:
                     effects.append(fx.StartTimer(tm.key, tm.event, tm.delay, tm.repeat, epoch))
             if done and done[i]:
+                data = self.output(s)
                 for name in done[i]:
-                    self.raise_event(Event(name))
+                    self.raise_event(Event(name, data))
+                    data = {}  # a parallel grandparent's done event carries no data (SCXML)
         if plan.finished:
             self.finished = True
+            final = next((s for s in plan.entries if chart.parent[s] == 0 and chart.outputs[s]), None)
+            if final is not None:
+                effects.append(fx.Finished(ids[final], self.output(final)))
+
+    def output(self, final: int) -> dict[str, Any]:
+        """The ``data`` of a final state, evaluated now; {} when it has none or it fails
+        (the failure is reported as error.execution, as for any action)."""
+        output = self.chart.outputs[final]
+        if output is None:
+            return {}
+        try:
+            return output(self.env)
+        except Exception as exc:  # noqa: BLE001 - a failing expression is error.execution
+            self.error(f"data of final state '{self.chart.ids[final]}': {exc}")
+            return {}
 
     def stabilize(self) -> None:
         """Eventless transitions, then internal events, until neither enables anything."""

@@ -14,16 +14,14 @@ from counterpoint.engine.speech.settings import VoiceConfig
 from counterpoint.engine.speech.sinks import CallRecording, NullSink, Sink, SpeakerSink
 from counterpoint.engine.speech.sources import (
     AudioSource,
-    CallerLine,
     MicrophoneSource,
     SamplesSource,
     ScriptedCaller,
-    parse_script,
 )
 from counterpoint.engine.speech.speaker import VoiceSpeaker
 
 __all__ = [
-    "AudioError", "AudioSource", "CallRecording", "CallerLine", "MicrophoneSource", "NullSink", "Record", "SamplesSource",
+    "AudioError", "AudioSource", "CallRecording", "MicrophoneSource", "NullSink", "Record", "SamplesSource",
     "ScriptedCaller", "Sink", "SpeakerSink", "VoiceConfig", "VoiceEngines", "VoiceLog", "VoiceReport",
-    "VoiceSpeaker", "VoiceUnavailable", "load_engines", "parse_script", "run_voice",
+    "VoiceSpeaker", "VoiceUnavailable", "load_engines", "run_voice",
 ]  # fmt: skip

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import contextlib
 import math
-import re
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import trio
 
+from counterpoint.engine.agent.script import NO_ANSWER, ScriptLine
 from counterpoint.engine.speech.asr import VoiceUnavailable
-from counterpoint.engine.speech.audio import CHUNK, CHUNK_SECONDS, SAMPLE_RATE, AudioError, Samples, read_wav
+from counterpoint.engine.speech.audio import CHUNK, CHUNK_SECONDS, SAMPLE_RATE, Samples, read_wav
 from counterpoint.engine.speech.tts import Synthesizer
 
 
@@ -71,46 +70,10 @@ class SamplesSource:
 
 # --------------------------------------------------------------------------- the scripted caller
 
-_LINE = re.compile(r"^\s*(?P<rel>[+~])?(?P<t>\d+(?:\.\d*)?)\s*s?\s*[:|]\s*(?P<text>.*\S)\s*$")
-When = Literal["at", "after", "during"]
-
-
-@dataclass(frozen=True)
-class CallerLine:
-    """Say ``text``: ``at`` session seconds (``when="at"``), ``at`` seconds after the agent answered
-    the previous line and went quiet (``"after"``), or ``at`` seconds into the agent's next
-    speech (``"during"``: a barge-in)."""
-
-    at: float
-    text: str
-    when: When = "at"
-
-
-def parse_script(text: str, name: str = "<script>") -> list[CallerLine]:
-    """Lines ``2.5: Hello there`` (at 2.5 s), ``+0.8: Yes please`` (0.8 s after the agent answered
-    and went quiet) or ``~1.5: Wait!`` (1.5 s into the agent's next speech); blank lines and ``#``
-    comments are skipped."""
-    lines: list[CallerLine] = []
-    for number, raw in enumerate(text.splitlines(), 1):
-        if not raw.strip() or raw.lstrip().startswith("#"):
-            continue
-        m = _LINE.match(raw)
-        if m is None:
-            raise AudioError(f"{name}:{number}: expected 'SECONDS: text', '+SECONDS: text' or '~SECONDS: text' "
-                             f"(e.g. '1.5: Hello', '+0.8: Yes please', '~1.0: Wait'), got {raw.strip()!r}")
-        when: When = {"+": "after", "~": "during"}.get(m["rel"] or "", "at")  # type: ignore[assignment]
-        lines.append(CallerLine(float(m["t"]), m["text"], when))
-    return lines
-
-
-#: A relative line is said anyway when the agent has not answered the previous one after this long.
-NO_ANSWER = 60.0
-
-
 class ScriptedCaller:
     """Timed text lines spoken into the input stream by a synthesiser (a caller for headless runs)."""
 
-    def __init__(self, lines: Sequence[CallerLine], synthesizer: Synthesizer) -> None:
+    def __init__(self, lines: Sequence[ScriptLine], synthesizer: Synthesizer) -> None:
         self.lines = list(lines)
         self.audio = [synthesizer.synthesize(line.text).audio for line in self.lines]
 
@@ -118,18 +81,25 @@ class ScriptedCaller:
         start = trio.current_time()
         t = start
         silent = np.zeros(CHUNK, dtype=np.float32)
-        for line, audio in zip(self.lines, self.audio, strict=True):
+        for k, (line, audio) in enumerate(zip(self.lines, self.audio, strict=True)):
             said = t  # the previous line ended: a relative line waits for the agent's answer to it
             while True:
-                if line.when == "after":
+                due: float | None
+                if line.when == "answered":
                     quiet = session.agent_quiet_since
-                    answered = quiet is not None and quiet > said
-                    due = quiet + line.at if answered and quiet is not None else said + NO_ANSWER
+                    if k == 0:  # nothing to answer yet: once the agent is quiet (after a greeting)
+                        due = quiet + line.seconds if quiet is not None else None
+                    else:
+                        answered = quiet is not None and quiet > said
+                        due = quiet + line.seconds if answered and quiet is not None else said + NO_ANSWER
                 elif line.when == "during":
                     sounding = session.agent_audio_since
-                    due = sounding + line.at if sounding is not None and sounding > said else said + NO_ANSWER
+                    due = (sounding + line.seconds if sounding is not None and sounding > said
+                           else said + NO_ANSWER)
+                elif line.when == "after":
+                    due = said + line.seconds
                 else:
-                    due = start + line.at
+                    due = start + line.seconds
                 if due is not None and t >= due - 1e-9:
                     break
                 await trio.sleep_until(t + CHUNK_SECONDS)

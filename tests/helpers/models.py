@@ -14,11 +14,13 @@ from hypothesis import strategies as st
 
 from counterpoint.dsl import (
     Agent,
+    Branch,
     Call,
     Cancel,
     CancelSend,
     EventDecl,
     Expr,
+    If,
     Include,
     LLMSettings,
     Log,
@@ -41,7 +43,7 @@ from counterpoint.dsl import (
 
 NAMES = ["chat", "ask", "wait", "find_table", "count", "x", "_private", "Alpha", "s1", "turns", "b2b", "city"]
 EVENTS = ["user.said", "tool.find_table.done", "order.ready", "a-b.c_d", "ping", "done.state.chat", "x1.y2"]
-PATTERNS = [*EVENTS, "user.*", "*", "tool.*"]
+PATTERNS = [*EVENTS, "user.*", "*", "tool.*", "tool.*.error"]
 EXPRESSIONS = [
     "x > 1",
     "'a' in text",
@@ -135,7 +137,7 @@ def _unique(elements, max_size: int = 3, key=None):
 
 bindings = st.lists(st.tuples(names, exprs), max_size=3, unique_by=lambda b: b[0]).map(tuple)
 
-actions = st.one_of(
+simple_actions = st.one_of(
     st.builds(Say, texts),
     st.builds(Respond, st.none() | texts),
     st.builds(Call, names, bindings, st.none() | names),
@@ -159,6 +161,17 @@ actions = st.one_of(
         st.none() | texts,
         st.booleans(),
     ),
+)
+actions = st.recursive(
+    simple_actions,
+    lambda inner: st.builds(
+        If,
+        st.lists(st.builds(Branch, exprs, st.lists(inner, max_size=2).map(tuple)), min_size=1, max_size=3).map(
+            tuple
+        ),
+        st.lists(inner, max_size=2).map(tuple),
+    ),
+    max_leaves=4,
 )
 action_lists = st.lists(actions, max_size=4).map(tuple)
 targets = st.lists(names, max_size=2).map(tuple)
@@ -226,7 +239,7 @@ def states(draw, depth: int = 0, counter: list[int] | None = None) -> tuple[Stat
             )
             continue
         if kind is StateKind.FINAL:
-            out.append(State(sid, kind, **common))
+            out.append(State(sid, kind, data=draw(bindings), **common))
             continue
         children = draw(states(depth + 1, counter)) if depth < MAX_DEPTH else ()
         if kind is StateKind.PARALLEL and not children:
@@ -239,6 +252,7 @@ def states(draw, depth: int = 0, counter: list[int] | None = None) -> tuple[Stat
                 sid,
                 kind,
                 initial=initial,
+                initial_actions=draw(action_lists) if initial else (),
                 children=children,
                 transitions=draw(transitions()),
                 timers=draw(timers()),
