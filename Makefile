@@ -2,6 +2,7 @@
 #   make run    set everything up, validate and render every agent in agents/ into out/, run the showcase
 #   make test   set everything up (with the test extras), lint (ruff, mypy) and run the whole test suite
 #   make test-fast  the quick loop: the suite without the tests marked slow (no lint)
+#   make fuzz   the fuzz test with twenty times the inputs, from a new seed (FUZZ_SEED=N repeats one)
 #
 # Idempotent: system packages are installed only when missing, the virtual environment
 # (.venv) is created once, and pip runs again only when pyproject.toml changes.
@@ -16,7 +17,7 @@ SUDO := $(shell [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && echo 
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends
 APT_UPDATE := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get update
 
-.PHONY: run test test-fast setup setup-test system lint render validate showcase clean
+.PHONY: run test test-fast fuzz setup setup-test system lint render validate showcase clean
 
 run: setup validate render showcase
 
@@ -45,6 +46,13 @@ test: setup-test lint
 
 test-fast: setup-test
 	$(BIN)/python -m pytest -m "not slow"
+
+FUZZ_SCALE ?= 20
+FUZZ_SEED ?= $(shell date +%s)
+
+fuzz: setup-test
+	@echo "fuzzing with FUZZ_SEED=$(FUZZ_SEED) FUZZ_SCALE=$(FUZZ_SCALE)"
+	FUZZ_SCALE=$(FUZZ_SCALE) FUZZ_SEED=$(FUZZ_SEED) $(BIN)/python -m pytest tests/test_fuzz.py
 
 lint: setup-test
 	$(BIN)/ruff check .

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -78,9 +79,10 @@ class Diagnostic:
         return self.severity is Severity.ERROR
 
     def format(self) -> str:
-        text = f"{self.span}: {self.severity.value}[{self.code}]: {self.message}"
+        """One line (and a hint line): control characters from the input are shown escaped."""
+        text = f"{printable(str(self.span))}: {self.severity.value}[{self.code}]: {printable(self.message)}"
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += f"\n  hint: {printable(self.hint)}"
         return text
 
     def to_json(self) -> dict[str, object]:
@@ -103,6 +105,28 @@ class DiagnosticError(Exception):
     def __init__(self, diagnostics: Iterable[Diagnostic]):
         self.diagnostics = list(diagnostics)
         super().__init__("\n".join(d.format() for d in self.diagnostics))
+
+
+#: What must never reach a terminal as is: C0/C1 controls and DEL (escape sequences, raw line
+#: breaks), the Unicode line and paragraph separators, bidirectional overrides (text that reads
+#: other than it is) and lone surrogates (which cannot even be encoded).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(m: re.Match[str]) -> str:
+    c = m[0]
+    return _SHORT_ESCAPES.get(c) or (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on one line: every character in :data:`_UNPRINTABLE` as its escape.
+
+    Names and values in messages come from files someone else may have written: a state
+    called ``"\\e]0;x\\a"`` must not retitle the terminal, and a raw newline must not break the
+    one-diagnostic-per-line format that editors and CI read.
+    """
+    return _UNPRINTABLE.sub(_escape, text) if _UNPRINTABLE.search(text) else text
 
 
 def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:

@@ -21,8 +21,10 @@ def parse_duration(value: object) -> float:
     """Seconds from a duration string or a non-negative number; raises DurationError."""
     if isinstance(value, bool):
         raise DurationError(f"expected a duration such as 30s, got {value!r}")
-    if isinstance(value, int | float):
-        seconds = float(value)
+    if isinstance(value, int):
+        seconds = float(min(max(value, -1), MAX_SECONDS + 1))  # clamped: 2**1024 has no float
+    elif isinstance(value, float):
+        seconds = value
     elif isinstance(value, str):
         text = value.strip()
         if re.fullmatch(r"\d+(?:\.\d+)?", text):
@@ -30,14 +32,23 @@ def parse_duration(value: object) -> float:
         elif _WHOLE.fullmatch(text):
             seconds = sum(float(n) * _UNIT[u] for n, u in _PART.findall(text))
         else:
-            raise DurationError(f"'{value}' is not a duration; write e.g. 500ms, 30s, 1.5s, 2m, 1h or 1m30s")
+            raise DurationError(f"{_shown(value)} is not a duration; write e.g. 500ms, 30s, 1.5s, 2m, 1h or 1m30s")
     else:
         raise DurationError(f"expected a duration such as 30s, got {type(value).__name__}")
-    if not math.isfinite(seconds) or seconds < 0:
-        raise DurationError(f"duration must be a non-negative number of seconds, got {value!r}")
+    if math.isnan(seconds) or seconds < 0:
+        raise DurationError(f"duration must be a non-negative number of seconds, got {_shown(value)}")
     if seconds > MAX_SECONDS:
-        raise DurationError(f"duration {value!r} is longer than a year")
+        raise DurationError(f"duration {_shown(value)} is longer than a year")
     return seconds
+
+
+def _shown(value: object) -> str:
+    """``value`` as messages quote it, cut short: a hostile file may hold a number of 4,000 digits."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int beyond Python's digit limit for conversion to text
+        return "a number too long to show"
+    return text if len(text) <= 40 else f"{text[:30]}... ({len(text)} characters)"
 
 
 def format_duration(seconds: float) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 
 from counterpoint.dsl.diagnostics import Diagnostic
 from counterpoint.dsl.model import Agent, State, walk_states
-from counterpoint.dsl.source import Span
+from counterpoint.dsl.source import Span, normalise_newlines
 
 #: Folder of the definitions shipped with counterpoint, named ``std:NAME`` in includes.
 STD_DIR = Path(__file__).resolve().parent / "std"
@@ -70,17 +70,33 @@ def display_path(path: str | os.PathLike[str]) -> str:
     return text
 
 
+def is_file(path: Path) -> bool:
+    """``path.is_file()``, but False where the system cannot even look (a name too long for it)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def exists(path: Path) -> bool:
+    """``path.exists()``, but False where the system cannot even look (a name too long for it)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
 def resolve_include_path(ref: str, including_file: str | Path) -> Path | None:
     """The file an include (or a spawn) names: ``std:NAME`` or a path relative to the naming file."""
     if ref.startswith("std:"):
         name = ref[4:]
         for suffix in AGENT_SUFFIXES:
             candidate = STD_DIR / f"{name}{suffix}"
-            if candidate.is_file():
+            if is_file(candidate):
                 return candidate
         return None
     candidate = Path(including_file).parent / ref
-    return candidate if candidate.exists() else None
+    return candidate if exists(candidate) else None
 
 
 def _at_start(path: str | Path) -> Span:
@@ -88,7 +104,7 @@ def _at_start(path: str | Path) -> Span:
 
 
 def read_source(path: str | Path) -> tuple[str | None, list[Diagnostic]]:
-    """The text of a definition file, or None and an E009 diagnostic at ``path:1:1``."""
+    """The text of a definition file (line breaks as ``\n``), or None and an E009 diagnostic at ``path:1:1``."""
     p = Path(path)
 
     def fail(why: str, hint: str | None = None) -> tuple[None, list[Diagnostic]]:
@@ -113,7 +129,7 @@ def read_source(path: str | Path) -> tuple[str | None, list[Diagnostic]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return fail(f"not valid UTF-8 (byte {exc.start})", "save the file as UTF-8")
-    return text, []
+    return normalise_newlines(text), []
 
 
 def _not_a_file(p: Path) -> tuple[str, str] | None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from counterpoint.dsl.diagnostics import Diagnostic, did_you_mean
+from counterpoint.dsl.files import is_file
 from counterpoint.dsl.model import Agent, Tool
 from counterpoint.dsl.source import NO_SPAN, Span
 
@@ -74,7 +75,7 @@ def folder_package(base_dir: Path) -> str:
 def in_folder(top: str, base_dir: Path) -> bool:
     """Whether the top-level module ``top`` is a file or package in ``base_dir``."""
     base = Path(base_dir)
-    return (base / f"{top}.py").is_file() or (base / top / "__init__.py").is_file()
+    return is_file(base / f"{top}.py") or is_file(base / top / "__init__.py")
 
 
 def _import(module: str, base_dir: Path, allow: Iterable[str]) -> types.ModuleType:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -130,3 +131,55 @@ def test_render_refuses_a_format_that_contradicts_the_suffix(tmp_path: Path) -> 
     assert main(["render", str(agent), "-o", str(out), "--format", "svg"]) == 2
     assert not out.exists()
     assert main(["render", str(agent), "-o", str(tmp_path / "x.svg"), "--format", "svg"]) == 0
+
+
+# --------------------------------------------------------------------------- what reaches the terminal
+
+EVIL = 'agent: x\ninitial: "\\e]0;x\\a\\e[2J"\nstates:\n  "\\e]0;x\\a\\e[2J": {}\n'
+
+
+def test_names_from_a_file_cannot_drive_the_terminal(work: Path, capsys: pytest.CaptureFixture[str]):
+    (work / "evil.agent.yaml").write_text(EVIL)
+    code, out, _ = run(capsys, "validate", "evil.agent.yaml")
+    assert code == 1
+    assert "\x1b" not in out and "\x07" not in out
+    assert "evil.agent.yaml:4:3: error[E115]: invalid state name '\\x1b]0;x\\x07\\x1b[2J'" in out
+
+
+def test_json_output_keeps_control_characters_as_json_escapes(work: Path, capsys: pytest.CaptureFixture[str]):
+    (work / "evil.agent.yaml").write_text(EVIL)
+    _, out, _ = run(capsys, "validate", "--format", "json", "evil.agent.yaml")
+    assert "\x1b" not in out and "\\u001b]0;x\\u0007" in out
+    messages = [d["message"] for d in json.loads(out)["diagnostics"]]
+    assert "invalid state name '\x1b]0;x\x07\x1b[2J'" in messages
+
+
+def test_a_raw_newline_in_a_name_stays_on_its_line(work: Path, capsys: pytest.CaptureFixture[str]):
+    (work / "nl.agent").write_text('agent x\ninclude "a\\nb"\n')
+    _, out, _ = run(capsys, "validate", "nl.agent")
+    assert out.splitlines()[0] == "nl.agent:2:9: error[E113]: included file 'a\\nb' not found"
+
+
+def test_a_lone_surrogate_is_a_diagnostic(work: Path, capsys: pytest.CaptureFixture[str]):
+    (work / "s.agent").write_text('agent x\nllm { provider "\\ud800" }\n')
+    code, out, err = run(capsys, "validate", "s.agent")
+    assert code == 1 and "internal error" not in err
+    assert "s.agent:2:17: error[E008]: invalid escape in string: half of a surrogate pair" in out
+
+
+def test_scenario_names_are_printed_escaped(work: Path, capsys: pytest.CaptureFixture[str]):
+    (work / "x.test.yaml").write_text(
+        'agent: good.agent.yaml\nscenarios:\n- name: "\\e[2J\\a"\n  steps: [{in: bye}]\n'
+    )
+    code, out, _ = run(capsys, "test", "x.test.yaml")
+    assert code == 1 and "\x1b" not in out and "\x07" not in out
+    assert "FAILED x.test.yaml::\\x1b[2J\\x07" in out
+
+
+def test_a_name_too_long_for_the_system_is_not_found(work: Path, capsys: pytest.CaptureFixture[str]):
+    (work / "long.agent.yaml").write_text("agent: x\ninclude: [" + "a" * 256 + "]\n")
+    code, out, _ = run(capsys, "validate", "long.agent.yaml")
+    assert code == 1 and "error[E113]: included file 'aaaa" in out
+    (work / "long.test.yaml").write_text("agent: " + "a" * 256 + "\nscenarios: [{name: s, steps: [{in: chat}]}]\n")
+    code, out, _ = run(capsys, "test", "long.test.yaml")
+    assert code == 1 and "error[E009]: no agent file aaaa" in out

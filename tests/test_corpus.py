@@ -1,8 +1,10 @@
 """Broken inputs: each reports its expected diagnostic at the expected place, fast, without raising.
 
-Every top-level file in ``tests/corpus/`` is an input. Its expectations are in a header
-comment, ``# expect: CODE LINE:COL`` (several may be listed, separated by commas; a position
-in another file is written ``CODE path/relative/to/corpus:LINE:COL``), or, for inputs that
+Every top-level file in ``tests/corpus/`` is an input: agent files (both syntaxes) and scenario
+files (``*.test.yaml``, loaded with their agent as ``counterpoint test`` loads them). Its
+expectations are in a header comment, ``# expect: CODE LINE:COL`` (several may be listed,
+separated by commas; a position in another file is written ``CODE path/relative/to/corpus:LINE:COL``;
+``# expect: none`` says the input is fine and must stay so), or, for inputs that
 cannot hold a comment (binary, empty), in ``tests/corpus/expected.txt`` as
 ``FILE CODE LINE:COL``. A ``# says: TEXT`` header (there may be several) is text that the
 message or hint of one of the diagnostics must contain. A ``# xfail: reason`` header marks a known bug elsewhere. Files in
@@ -20,9 +22,10 @@ import pytest
 
 from counterpoint.dsl import check_file
 from counterpoint.dsl.files import MAX_BYTES
+from counterpoint.engine.testing import load_suite
 
 CORPUS = Path(__file__).parent / "corpus"
-SUFFIXES = (".agent.yaml", ".agent", ".txt")
+SUFFIXES = (".agent.yaml", ".agent", ".txt", ".test.yaml")
 _EXPECT = re.compile(r"#\s*expect:\s*(.+)")
 _XFAIL = re.compile(r"#\s*xfail:\s*(.+)")
 _SAYS = re.compile(r"#\s*says:\s*(.+)")
@@ -44,6 +47,8 @@ def _sidecar() -> dict[str, list[Expectation]]:
 
 
 def _parse(text: str, name: str) -> list[Expectation]:
+    if text.strip() == "none":
+        return []
     items = [_ITEM.fullmatch(part.strip()) for part in text.split(",")]
     assert items and all(items), f"{name}: cannot read expectation {text!r}"
     return [(m[1], m[2] or name, int(m[3]), int(m[4])) for m in items if m]
@@ -87,7 +92,7 @@ def corpus_files() -> list[Path]:
 
 def run(path: Path) -> list[tuple[str, str, int, int]]:
     start = time.perf_counter()
-    _, diags = check_file(path)
+    diags = load_suite(path).diagnostics if path.name.endswith(".test.yaml") else check_file(path)[1]
     elapsed = time.perf_counter() - start
     assert elapsed < TIME_LIMIT, f"{path.name} took {elapsed:.2f}s"
     return [(d.code, d.span.file, d.span.line, d.span.col) for d in diags]
@@ -100,7 +105,10 @@ def test_corpus_is_large_enough() -> None:
 @pytest.mark.parametrize("path", corpus_files(), ids=lambda p: p.name)
 def test_corpus_input(path: Path) -> None:
     found = run(path)
-    for code, file, line, col in expectations(path, _sidecar()):
+    expected = expectations(path, _sidecar())
+    if not expected:
+        assert found == [], f"{path.name}: expected no diagnostics, got {found}"
+    for code, file, line, col in expected:
         want = (code, str(CORPUS / file), line, col)
         reason = known_failure(path)
         if reason and want not in found:
@@ -135,3 +143,12 @@ def test_long_include_chain(tmp_path: Path) -> None:
     (tmp_path / "f60.agent.yaml").write_text("agent: last\nstates: {s: {}}\n")
     codes = {c for c, *_ in run(tmp_path / "f0.agent.yaml")}
     assert codes == {"E010"}
+
+
+def test_long_initial_value_is_placed_on_its_own_lines(tmp_path: Path) -> None:
+    """An initial value's error is placed inside the value, not at an offset into its JSON form."""
+    lines = ["agent: a", "initial: s", "vars:", "  v:"] + ["    - 1"] * 4000 + ["states: {s: {}}"]
+    p = tmp_path / "long.agent.yaml"
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (found,) = run(p)
+    assert found[0] == "E011" and (found[2], found[3]) == (5, 5)

@@ -695,3 +695,39 @@ def test_print_parse_round_trip(node):
     source = to_source(node)
     assert parse_expr(source) == node
     assert to_source(parse_expr(source)) == source
+
+
+# --------------------------------------------------------------------------- extreme values
+
+
+def _nested(depth: int) -> list[object]:
+    value: list[object] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("source", "names", "message"),
+    [
+        ("1" + "0" * 309 + " + 0.5", {}, "number too large"),  # an int beyond any float
+        ("x * 0.5", {"x": 2**1100}, "number too large"),
+        ("str(x)", {"x": _nested(50_000)}, "nested too deeply"),
+        ("str(x)", {"x": [10**5000]}, "number too large"),
+        ("x[y]", {"x": [1], "y": 10**5000}, None),  # the message cannot show the index
+    ],
+)
+def test_extreme_values_raise_only_expression_errors(source: str, names: dict[str, object], message: str | None):
+    with pytest.raises(ExprRuntimeError, match=message):
+        evaluate(source, names)
+
+
+def test_an_empty_text_repeated_any_number_of_times_is_empty() -> None:
+    assert evaluate("'' * 100000000000000000000", {}) == ""
+    assert evaluate("[] * 100000000000000000000", {}) == []
+
+
+def test_half_a_surrogate_pair_is_no_string() -> None:
+    with pytest.raises(ExprError, match="half of a surrogate pair"):
+        parse_expr('"\\ud800"')
+    assert evaluate('"\\ud83d\\ude00"', {}) == "\U0001f600"

@@ -31,7 +31,7 @@ def test_alias_bomb_in_event_data_is_refused_quickly(tmp_path: Path):
     lines += [f"          x{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
     out = diags(tmp_path, "\n".join(lines) + "\n")
     assert len(out) == 1
-    assert out[0] == "x.test.yaml:12:25: error[E010]: input too large: aliases expand the document to more than 200000 nodes"
+    assert out[0] == "x.test.yaml:11:45: error[E010]: input too large: aliases expand the document to more than 50000 nodes"
 
 
 def test_a_missing_agent_is_reported_at_the_agent_key(tmp_path: Path):

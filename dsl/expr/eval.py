@@ -120,13 +120,18 @@ def to_text(value: Any) -> str:
             return str(value)
         except ValueError:  # an int beyond Python's digit limit
             raise ExprRuntimeError("number too large to convert to text") from None
-    if isinstance(value, list | tuple | Mapping):
-        try:
-            text = json.dumps(value, ensure_ascii=False, default=str)
-        except (TypeError, ValueError, RecursionError):
+    try:
+        if isinstance(value, list | tuple | Mapping):
+            try:
+                text = json.dumps(value, ensure_ascii=False, default=str)
+            except (TypeError, ValueError):
+                text = str(value)
+        else:
             text = str(value)
-    else:
-        text = str(value)
+    except RecursionError:
+        raise ExprRuntimeError("value nested too deeply to convert to text") from None
+    except ValueError:  # an int beyond Python's digit limit, inside a list or map
+        raise ExprRuntimeError("number too large to convert to text") from None
     if len(text) > MAX_SIZE:
         raise ExprRuntimeError(f"text too long ({len(text)} characters; at most {MAX_SIZE})")
     return text
@@ -171,7 +176,7 @@ def mul(a: Any, b: Any) -> Any:
     if _is_int(a) and (isinstance(b, str) or _is_seq(b)):
         a, b = b, a
     if (isinstance(a, str) or _is_seq(a)) and _is_int(b):
-        if b <= 0:
+        if b <= 0 or not a:
             return "" if isinstance(a, str) else []
         _check_len(len(a) * b, "string" if isinstance(a, str) else "list")
         return a * b if isinstance(a, str) else list(a) * b
@@ -438,7 +443,8 @@ def check_call(node: Call) -> None:
 
 def compile_expr(node: Node) -> Compiled:
     """Compile an AST into ``fn(env) -> value``; raises ExprError for unknown functions,
-    wrong argument counts or trees too deep. Evaluation errors raise ExprRuntimeError."""
+    wrong argument counts or trees too deep. Evaluation errors raise ExprRuntimeError, and
+    only that: Python's own errors on extreme values become ExprRuntimeError too."""
     stack = [(node, 1)]
     while stack:  # check depth iteratively before the recursive compile
         n, d = stack.pop()
@@ -452,7 +458,37 @@ def compile_expr(node: Node) -> Compiled:
             stack += [(n.left, d), (n.right, d + 1)]
         else:
             stack.extend((c, d + 1) for c in children(n))
-    return _compile(node)
+    return _contained(_compile(node))
+
+
+def _contained(fn: Compiled) -> Compiled:
+    """``fn`` raising nothing but ExprRuntimeError.
+
+    Values come from files and from the host: a 310-digit int meeting a float overflows, a list
+    nested 50,000 deep exhausts the stack, an int of 5,000 digits cannot be put in a message.
+    Such errors are the expression's failure, reported like any other.
+    """
+
+    def evaluate(env: Env) -> Any:
+        try:
+            return fn(env)
+        except ExprRuntimeError:
+            raise
+        except OverflowError:
+            raise ExprRuntimeError("number too large") from None
+        except RecursionError:
+            raise ExprRuntimeError("value nested too deeply") from None
+        except (ArithmeticError, ValueError, TypeError) as err:
+            raise ExprRuntimeError(f"cannot evaluate: {_message(err)}") from None
+
+    return evaluate
+
+
+def _message(err: Exception) -> str:
+    try:
+        return str(err)
+    except ValueError:  # its arguments include an int too long to show
+        return type(err).__name__
 
 
 def _compile(node: Node) -> Compiled:

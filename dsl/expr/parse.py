@@ -311,6 +311,8 @@ def _decode_string(tok: Token) -> str:
                     if 0xDC00 <= lo < 0xE000:
                         code = 0x10000 + ((code - 0xD800) << 10) + (lo - 0xDC00)
                         i += 6
+            if 0xD800 <= code < 0xE000:  # half a pair is no character: it cannot be printed or sent
+                raise ExprError(f"invalid escape: \\u{code:04x} is half of a surrogate pair", token_start(tok) + 1 + i - 6)
             out.append(chr(code))
         else:
             raise ExprError(f"invalid escape '\\{e}' in string", token_start(tok) + 1 + i)

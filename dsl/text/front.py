@@ -71,7 +71,7 @@ from counterpoint.dsl.names import (
     PATTERN_HINT,
     PATTERN_RE,
 )
-from counterpoint.dsl.source import Span
+from counterpoint.dsl.source import Span, normalise_newlines
 from counterpoint.dsl.text.parser import blank_comments, parse_text
 from counterpoint.dsl.validate.exprs import error_span
 from counterpoint.dsl.yaml.reader import value_kind
@@ -88,6 +88,7 @@ MAX_STATE_DEPTH = 100
 
 _TOKEN = re.compile(r'"""[\s\S]*?"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*|[A-Za-z0-9_]+|\S')
 _JSON = json.JSONDecoder(strict=False)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 IDENT, AGENT, DOTTED, EVENT, PATTERN = IDENT_RE, AGENT_RE, DOTTED_RE, EVENT_RE, PATTERN_RE
 #: The hint for a name that breaks each rule (worded as in YAML).
@@ -135,7 +136,7 @@ def load_text(text: str, file: str = "<text>") -> tuple[Agent | None, list[Diagn
                 "split the definition with include",
             )
         ]  # fmt: skip
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    text = normalise_newlines(text.removeprefix("\ufeff"))  # a lone \r ends a line too, as in editors
     if sum(1 for _ in islice(_TOKEN.finditer(text), MAX_TOKENS + 1)) > MAX_TOKENS:
         return None, [
             Diagnostic(
@@ -229,14 +230,28 @@ class _Builder:
             return raw[1:-1]
         try:
             decoded: str = _JSON.decode(raw)
-            return decoded
         except json.JSONDecodeError as e:
-            col = (tok.column or 0) + e.pos
-            self.error(
-                "E008", f"invalid escape in string: {e.msg.lower()}", Span(self.file, tok.line or 0, col),
-                'escapes are as in JSON: \\" \\\\ \\n \\t \\uXXXX; """...""" takes text verbatim',
-            )  # fmt: skip
+            self.bad_escape(tok, e.pos, e.msg.lower())
             return raw[1:-1]
+        lone = _SURROGATE.search(decoded)
+        if lone:  # half of a \uXXXX pair is no character: it could never be printed or sent
+            self.bad_escape(tok, raw.lower().find(f"\\u{ord(lone[0]):04x}"), "half of a surrogate pair")
+            return raw[1:-1]
+        return decoded
+
+    def bad_escape(self, tok: Token, offset: int, why: str) -> None:
+        col = (tok.column or 0) + max(offset, 0)
+        self.error(
+            "E008", f"invalid escape in string: {why}", Span(self.file, tok.line or 0, col),
+            'escapes are as in JSON: \\" \\\\ \\n \\t \\uXXXX; """...""" takes text verbatim',
+        )  # fmt: skip
+
+    def integer(self, tok: Token, what: str) -> int:
+        try:
+            return int(str(tok))
+        except ValueError:  # longer than Python converts (4,300 digits)
+            self.error("E008", f"{what} is too large a number ({len(tok)} characters)", self.span(tok))
+            return 0
 
     def name(self, tok: Token, kind: str = "name", rule: re.Pattern[str] = IDENT) -> str:
         value = str(tok)
@@ -312,7 +327,7 @@ class _Builder:
                 lists["events"].append(EventDecl(event, fields_, self.span(c)))
             elif kind == "priority_decl":
                 event = self.name(_tokens(c, "NAME")[0], "event pattern", PATTERN)
-                level = int(str(_tokens(c, "INT")[0]))
+                level = self.integer(_tokens(c, "INT")[0], f"the priority of '{event}'")
                 lists["priorities"].append(Priority(event, level, self.span(c)))
             elif kind == "tool":
                 tools.append(self.tool(c))
@@ -394,7 +409,7 @@ class _Builder:
             return self.setting_value(Token.new_borrow_pos("STRING", json.dumps(text), tok), str, key)
         if want is int:
             if re.fullmatch(r"-?[0-9]+", text):
-                return int(text)
+                return self.integer(tok, what)
             self.error("E005", f"{what} must be an integer, got a number", self.span(tok))
             return None
         number = float(text)
@@ -678,7 +693,7 @@ class _Builder:
         opts = self._options(t, f"in send of '{event}'")
         delay = self.duration(leaf(opts["send_after"])) if "send_after" in opts else None
         ident = self.name(leaf(opts["as_id"]), "send id") if "as_id" in opts else None
-        prio = int(str(opts["send_priority"].children[0])) if "send_priority" in opts else None
+        prio = self.integer(leaf(opts["send_priority"]), "a send's priority") if "send_priority" in opts else None
         data = self.bindings(_tree(t, "bindings"), f"in event '{event}'")
         return Send(event, data, delay, ident, prio, self.span(t))
 

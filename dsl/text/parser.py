@@ -539,8 +539,10 @@ def expression_error(e: UnexpectedInput, text: str, file: str) -> Diagnostic | N
         err = _expr_failure(text[start:tok_end])
     if err is None:
         return None
-    line, col = _line_col(text, start + min(err.col_offset, tok_end - start))
-    return Diagnostic("E011", prefix + err.message, Span(file, line, col, line, col + 1))
+    offset = start + min(err.col_offset, tok_end - start)
+    line, col = _line_col(text, offset)
+    width = 1 if offset < len(text) and text[offset] != "\n" else 0  # at the end of a line: a point
+    return Diagnostic("E011", prefix + err.message, Span(file, line, col, line, col + width))
 
 
 # --------------------------------------------------------------------------- several errors in one run

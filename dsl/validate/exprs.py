@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 
 from counterpoint.dsl.diagnostics import Diagnostic, did_you_mean
 from counterpoint.dsl.expr.ast import Call, Literal, Name, Node, walk
+from counterpoint.dsl.expr.eval import compile_expr
 from counterpoint.dsl.expr.parse import (
     FUNCTIONS,
     ExprError,
@@ -20,8 +21,10 @@ from counterpoint.dsl.source import Span
 def error_span(span: Span, source: str, offset: int) -> Span:
     """Where ``offset`` (0-based, into ``source``) is in the file, when that can be known.
 
-    Exact for expressions written on one line (the usual case); for multi-line text the
-    line is advanced by the newlines before the offset.
+    Exact for expressions written on one line as they read (the usual case); for multi-line
+    text the line is advanced by the newlines before the offset. A place outside ``span`` means
+    the source is not the text as written (a YAML list given as an initial value, an escaped
+    string): then the whole span is the answer. A span that is a point (built in code) bounds nothing.
     """
     if span.line <= 0:
         return span
@@ -29,10 +32,15 @@ def error_span(span: Span, source: str, offset: int) -> Span:
     before = source[:offset]
     newlines = before.count("\n")
     if newlines == 0:
-        if span.end_line and span.end_line != span.line:
+        if span.end_line != span.line:  # one line of source over several in the file: not as written
             return span
-        return Span(span.file, span.line, span.col + offset)
-    return Span(span.file, span.line + newlines, offset - before.rfind("\n"))
+        at = (span.line, span.col + offset)
+    else:
+        at = (span.line + newlines, offset - before.rfind("\n"))
+    end = (span.end_line, span.end_col)
+    if at < (span.line, span.col) or (end > (span.line, span.col) and at > end):  # a point span: no extent known
+        return span
+    return Span(span.file, *at)
 
 
 def _first_pos(node: Node, kind: type[Name | Call], name: str) -> int:
@@ -87,7 +95,10 @@ class ExprChecker:
             self.diags.append(Diagnostic("E010", f"{what} too complex (nesting too deep)", span))
             return None
         bare = isinstance(node, Name) and what.startswith("value for")
-        self.check_node(node, names, lambda pos: error_span(span, source, pos) if pos >= 0 else span, bare)
+        where = lambda pos: error_span(span, source, pos) if pos >= 0 else span  # noqa: E731
+        self.check_node(node, names, where, bare)
+        if not self.compiles(node, where, what):
+            return None
         return node
 
     def template(self, text: str, span: Span, names: set[str] | None, what: str) -> None:
@@ -110,6 +121,21 @@ class ExprChecker:
         for part in parts:
             if not isinstance(part, str):
                 self.check_node(part, names, lambda pos: span)
+                self.compiles(part, lambda pos: span, f"{what} text")
+
+    def compiles(self, node: Node, where: Callable[[int], Span], what: str) -> bool:
+        """Whether the chart compiler accepts ``node`` (argument counts, depth): the same check, so
+        validation and compilation never disagree. Unknown functions are E116, reported already."""
+        try:
+            compile_expr(node)
+        except ExprError as err:
+            if not any(isinstance(n, Call) and n.func not in FUNCTIONS for n in walk(node)):
+                self.diags.append(Diagnostic("E011", f"invalid {what}: {err.message}", where(err.col_offset)))
+            return False
+        except RecursionError:
+            self.diags.append(Diagnostic("E010", f"{what} too complex (nesting too deep)", where(-1)))
+            return False
+        return True
 
     def check_node(
         self, node: Node, names: set[str] | None, where: Callable[[int], Span], bare_value: bool = False

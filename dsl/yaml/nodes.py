@@ -18,10 +18,10 @@ import yaml
 from yaml.resolver import BaseResolver
 
 from counterpoint.dsl.diagnostics import Diagnostic
-from counterpoint.dsl.source import Span
+from counterpoint.dsl.source import LineIndex, Span, split_lines
 
 #: Most nodes a document may expand to (aliases counted at every use).
-MAX_NODES = 200_000
+MAX_NODES = 50_000
 #: Deepest nesting of collections (aliases counted expanded).
 MAX_DEPTH = 100
 
@@ -97,21 +97,19 @@ class YNode:
 
     __slots__ = ("kind", "value", "text", "style", "line", "col", "end_line", "end_col", "size", "height")
 
-    def __init__(self, kind: str, value: Any, mark: Any, text: str = "", style: str | None = None):
+    def __init__(self, kind: str, value: Any, at: tuple[int, int], text: str = "", style: str | None = None):
         self.kind = kind
         self.value = value
         self.text = text
         self.style = style  # scalars: None plain, "'" or '"' quoted, "|" or ">" block
-        self.line = mark.line + 1
-        self.col = mark.column + 1
+        self.line, self.col = at
         self.end_line = self.line
         self.end_col = self.col
         self.size = 1
         self.height = 1
 
-    def set_end(self, mark: Any) -> None:
-        self.end_line = mark.line + 1
-        self.end_col = mark.column + 1
+    def set_end(self, at: tuple[int, int]) -> None:
+        self.end_line, self.end_col = at
 
     def span(self, file: str) -> Span:
         return Span(file, self.line, self.col, self.end_line, self.end_col)
@@ -125,19 +123,15 @@ def _loader_class() -> type:
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _too_deep_at(text: str) -> tuple[int, int]:
-    """Line and column of the flow collection that first nests deeper than MAX_DEPTH.
+def _too_deep_at(text: str) -> int:
+    """Offset of the flow collection that first nests deeper than MAX_DEPTH.
 
     Quotes are skipped roughly (no escapes inside single quotes); enough to point the user
     at the right place, which is all this is for.
     """
     depth, quote = 1, ""  # the document's top-level mapping is the first level
-    line, col = 1, 0
-    for ch in text:
-        col += 1
-        if ch == "\n":
-            line, col = line + 1, 0
-        elif quote:
+    for i, ch in enumerate(text):
+        if quote:
             if ch == quote:
                 quote = ""
         elif ch in "'\"":
@@ -145,16 +139,10 @@ def _too_deep_at(text: str) -> tuple[int, int]:
         elif ch in "[{":
             depth += 1
             if depth > MAX_DEPTH:
-                return line, col
+                return i
         elif ch in "]}":
             depth = max(0, depth - 1)
-    return 1, 1
-
-
-def _line_col(text: str, index: int) -> tuple[int, int]:
-    before = text[:index]
-    line = before.count("\n") + 1
-    return line, index - (before.rfind("\n") + 1) + 1
+    return 0
 
 
 #: A value that starts with a quoted string and goes on after its closing quote.
@@ -165,7 +153,7 @@ _QUOTED_START = re.compile(r"""(?:^|[\s{,:-])([A-Za-z_][\w.]*):\s+((['"]).*?\3[^
 
 def _explain(text: str, line: int, col: int, problem: str) -> tuple[str, int, int, str | None]:
     """(message, line, col, hint) for a YAML syntax error: the two classic mistakes named."""
-    lines = text.splitlines()
+    lines = split_lines(text)  # as the error's line was counted: not at NEL, U+2028, U+2029
     here = lines[line - 1] if 0 < line <= len(lines) else ""
     for n in (line, line - 1) if "cannot start any token" in problem or "tab" in problem else ():
         row = lines[n - 1] if 0 < n <= len(lines) else ""
@@ -196,11 +184,12 @@ def compose(text: str, file: str) -> tuple[YNode | None, list[Diagnostic]]:
     A stream without a document gives ``(None, [])``.
     """
     diags: list[Diagnostic] = []
+    lines = LineIndex(text)  # positions from character offsets: libyaml counts lines unlike editors
 
     def fail(code: str, message: str, line: int, col: int, hint: str | None = None) -> None:
         diags.append(Diagnostic(code, message, Span(file, line, col), hint))
 
-    composer = _Composer(file, diags)
+    composer = _Composer(file, diags, lines)
     try:
         for event in yaml.parse(text, Loader=_loader_class()):
             composer.feed(event)
@@ -210,13 +199,13 @@ def compose(text: str, file: str) -> tuple[YNode | None, list[Diagnostic]]:
         index = e.position
         if _loader_class() is not yaml.SafeLoader:  # libyaml reports a byte offset
             index = len(text.encode("utf-8", "surrogatepass")[:index].decode("utf-8", "ignore"))
-        line, col = _line_col(text, index)
+        line, col = lines.position(index)
         fail("E001", f"invalid character {chr(e.character)!r} (#x{e.character:04x}): {e.reason}", line, col)
         return None, diags
     except yaml.MarkedYAMLError as e:
         if "maximum nesting depth" in (e.problem or ""):
             # newer libyaml stops deep flow nesting itself, before our own limit is reached
-            line, col = _too_deep_at(text)
+            line, col = lines.position(_too_deep_at(text))
             fail("E010", f"nesting too deep (over {MAX_DEPTH} levels)", line, col)
             return None, diags
         mark = e.problem_mark or e.context_mark
@@ -226,12 +215,12 @@ def compose(text: str, file: str) -> tuple[YNode | None, list[Diagnostic]]:
             if e.context_mark is not None and e.problem_mark is not None:
                 problem += f" started at line {e.context_mark.line + 1}"
             problem += ")"
-        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        line, col = lines.position(mark.index) if mark is not None else (1, 1)
         fail("E001", *_explain(text, line, col, problem))
         return None, diags
     except UnicodeError as e:
         start = getattr(e, "start", 0)
-        line, col = _line_col(text, start)
+        line, col = lines.position(start)
         fail("E001", "invalid character: the text is not valid Unicode", line, col)
         return None, diags
     except yaml.YAMLError as e:
@@ -246,9 +235,10 @@ def compose(text: str, file: str) -> tuple[YNode | None, list[Diagnostic]]:
 class _Composer:
     """Builds YNodes from parser events, one at a time, without recursion."""
 
-    def __init__(self, file: str, diags: list[Diagnostic]):
+    def __init__(self, file: str, diags: list[Diagnostic], lines: LineIndex):
         self.file = file
         self.diags = diags
+        self.lines = lines
         self.root: YNode | None = None
         self.stack: list[YNode] = []
         self.pending_key: list[YNode | None] = []
@@ -258,11 +248,14 @@ class _Composer:
         self.documents = 0
 
     def abort(self, code: str, message: str, mark: Any, hint: str | None = None) -> NoReturn:
-        self.diags.append(Diagnostic(code, message, Span(self.file, mark.line + 1, mark.column + 1), hint))
+        self.diags.append(Diagnostic(code, message, Span(self.file, *self.at(mark)), hint))
         raise _Abort
 
     def warn(self, code: str, message: str, mark: Any) -> None:
-        self.diags.append(Diagnostic(code, message, Span(self.file, mark.line + 1, mark.column + 1)))
+        self.diags.append(Diagnostic(code, message, Span(self.file, *self.at(mark))))
+
+    def at(self, mark: Any) -> tuple[int, int]:
+        return self.lines.position(mark.index)
 
     def feed(self, event: Any) -> None:
         if isinstance(event, yaml.DocumentStartEvent):
@@ -293,7 +286,7 @@ class _Composer:
             if len(self.stack) >= MAX_DEPTH:
                 self.abort("E010", f"nesting too deep (over {MAX_DEPTH} levels)", event.start_mark)
             self.check_tag(event.tag, MAP if kind == "map" else SEQ, event.start_mark)
-            node = YNode(kind, [], event.start_mark)
+            node = YNode(kind, [], self.at(event.start_mark))
             self.attach(node, event, new=True)
             self.stack.append(node)
             self.pending_key.append(None)
@@ -302,7 +295,7 @@ class _Composer:
             node = self.stack.pop()
             self.pending_key.pop()
             self.open.discard(id(node))
-            node.set_end(event.end_mark)
+            node.set_end(self.at(event.end_mark))
             children = [v for pair in node.value for v in pair] if node.kind == "map" else node.value
             node.size = 1 + sum(c.size for c in children)
             node.height = 1 + max((c.height for c in children), default=0)
@@ -325,10 +318,13 @@ class _Composer:
         try:
             value = _convert(resolved, text)
         except ValueError:
-            self.warn("E005", f"'{text}' is not a valid {resolved.rsplit(':', 1)[1]}", event.start_mark)
+            if resolved == INT and _INT_RE.fullmatch(text):  # beyond the 4,300 digits Python converts
+                self.warn("E008", f"integer too large ({len(text)} digits)", event.start_mark)
+            else:
+                self.warn("E005", f"'{text}' is not a valid {resolved.rsplit(':', 1)[1]}", event.start_mark)
             value = text
-        node = YNode("scalar", value, event.start_mark, text, style)
-        node.set_end(event.end_mark)
+        node = YNode("scalar", value, self.at(event.start_mark), text, style)
+        node.set_end(self.at(event.end_mark))
         return node
 
     def attach(self, node: YNode, event: Any, new: bool) -> None:

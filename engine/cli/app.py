@@ -23,6 +23,7 @@ from importlib.metadata import version as dist_version
 from types import ModuleType
 from typing import NoReturn
 
+from counterpoint.dsl.diagnostics import printable
 from counterpoint.engine.cli import convert, export, render, replay, schema, test, validate
 from counterpoint.engine.cli import run as run_command
 from counterpoint.engine.cli.common import (
@@ -85,7 +86,8 @@ Exit codes: 0 ok, 1 errors in the input or a failed operation, 2 usage error, 3 
 
 def _fail(message: str, code: int) -> int:
     colour = use_colour(sys.stderr)
-    print(f"{PROG}: {paint('error', 'error', colour)}: {message}", file=sys.stderr)
+    shown = "\n".join(printable(line) for line in message.split("\n"))  # names in it may come from files
+    print(f"{PROG}: {paint('error', 'error', colour)}: {shown}", file=sys.stderr)
     return code
 
 

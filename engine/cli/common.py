@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO, TypeAlias
 
-from counterpoint.dsl.diagnostics import Diagnostic, sort_key
+from counterpoint.dsl.diagnostics import Diagnostic, printable, sort_key
 from counterpoint.dsl.files import display_path, load_agent
 from counterpoint.dsl.model import Agent
 
@@ -59,9 +59,10 @@ def relativise(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
 
 def format_diagnostic(d: Diagnostic, colour: bool) -> str:
     severity = d.severity.value
-    text = f"{paint(str(d.span), 'bold', colour)}: {paint(f'{severity}[{d.code}]', severity, colour)}: {d.message}"
+    where = paint(printable(str(d.span)), "bold", colour)
+    text = f"{where}: {paint(f'{severity}[{d.code}]', severity, colour)}: {printable(d.message)}"
     if d.hint:
-        text += f"\n  {paint('hint', 'hint', colour)}: {d.hint}"
+        text += f"\n  {paint('hint', 'hint', colour)}: {printable(d.hint)}"
     return text
 
 

@@ -23,7 +23,14 @@ from counterpoint.dsl.names import EVENT_RE, IDENT_RE
 from counterpoint.dsl.source import Span
 from counterpoint.dsl.yaml.nodes import YNode, compose, to_python
 from counterpoint.engine.llm.scripted import ScriptedReply, ScriptError, parse_script
-from counterpoint.engine.testing.matchers import KINDS, Matcher, SpecError, parse_matcher, parse_matchers
+from counterpoint.engine.testing.matchers import (
+    KINDS,
+    Matcher,
+    SpecError,
+    compile_regex,
+    parse_matcher,
+    parse_matchers,
+)
 
 #: Suffix of scenario files (the name folders are searched for).
 SUFFIX = SCENARIO_SUFFIXES[0]
@@ -35,6 +42,9 @@ CHECKS = ("in", "not_in", "vars", "expect", "expect_not", "finished", "prompt")
 STEP_KEYS = (*ACTIONS, *CHECKS, *KINDS)
 #: Extra keys a step of the given kind may carry.
 EXTRA_KEYS: dict[str, tuple[str, ...]] = {"send": ("data", "priority")}
+#: Most steps a scenario file may hold (aliases counted at every use): each step runs the chart,
+#: so this bounds the time a file takes (5,000 steps take about a second).
+MAX_STEPS = 5_000
 FILE_KEYS = ("agent", "description", "llm", "scenarios")
 SCENARIO_KEYS = ("name", "description", "llm", "steps", "allow_errors", "skip")
 
@@ -193,6 +203,12 @@ class _Reader:
             result.diagnostics += self.diags
             return result
         names: set[str] = set()
+        steps = sum(_step_count(node) for node in seq.value)
+        if steps > MAX_STEPS:
+            too_many = f"input too large: {steps} steps (at most {MAX_STEPS} in a file)"
+            self.report(_Bad("E010", too_many, seq, "split the scenarios over several files"))
+            result.diagnostics += self.diags
+            return result
         for node in seq.value:
             try:
                 scenario = self.scenario(node)
@@ -243,8 +259,12 @@ class _Reader:
         try:
             return tuple(parse_script(self.value(node)))
         except ScriptError as err:
-            raise _Bad("E005", f"llm: {err}", node,
-                       "a list of replies: '- say: TEXT', with optional calls, delay, pace, error") from None
+            raise _Bad(
+                "E005",
+                f"llm: {err}",
+                node,
+                "a list of replies: '- say: TEXT', with optional calls, delay, pace, error",
+            ) from None
 
     # ------------------------------------------------------------------ steps
 
@@ -331,11 +351,14 @@ class _Reader:
             return {"matchers": tuple(parse_matchers(value))}
         if kind == "prompt":
             if not isinstance(value, str) or not value:
-                raise _Bad("E005", "'prompt' must be a regular expression the last prompt sent to the model matches",
-                           node)
+                raise _Bad(
+                    "E005",
+                    "'prompt' must be a regular expression the last prompt sent to the model matches",
+                    node,
+                )
             try:
-                return {"pattern": re.compile(value)}
-            except re.error as err:
+                return {"pattern": compile_regex(value)}
+            except (re.error, OverflowError, RecursionError) as err:  # a{99999999999}, ((((...))))
                 raise _Bad("E005", f"'prompt' is not a valid regular expression: {err}", node) from None
         if kind == "finished":
             if not isinstance(value, bool):
@@ -404,6 +427,13 @@ def _tool_reply(kind: str, value: Any, node: YNode) -> dict[str, Any]:
     if call_id is not None and not isinstance(call_id, str):
         raise _Bad("E005", f"'{kind}.id' must be a call id", node)
     return {"tool": tool, "value": value.get(field_name), "id": call_id, "field": field_name}
+
+
+def _step_count(scenario: YNode) -> int:
+    """How many steps a scenario node lists (0 when it is not a scenario; that is reported later)."""
+    if scenario.kind != "map":
+        return 0
+    return sum(len(v.value) for k, v in scenario.value if k.value == "steps" and v.kind == "seq")
 
 
 def _step_text(kind: str, value: Any) -> str:

@@ -25,8 +25,8 @@ from typing import Any, TextIO
 import trio
 import trio.testing
 
-from counterpoint.dsl.diagnostics import Diagnostic, did_you_mean, sort_key
-from counterpoint.dsl.files import display_path, load_agent
+from counterpoint.dsl.diagnostics import Diagnostic, did_you_mean, printable, sort_key
+from counterpoint.dsl.files import display_path, is_file, load_agent
 from counterpoint.dsl.model import walk_states
 from counterpoint.dsl.source import Span
 from counterpoint.engine.agent.ledger import Ledger
@@ -95,7 +95,7 @@ def load_suite(path: str | Path, display: str | None = None) -> Suite:
     if sfile.agent_path is None:
         return suite
     at = sfile.agent_span or Span(sfile.path, 1, 1, 1, 1)
-    if not sfile.agent_path.is_file():
+    if not is_file(sfile.agent_path):
         suite.diagnostics.append(
             Diagnostic(
                 "E009",
@@ -427,16 +427,15 @@ def run_paths(
     Returns 0 when everything passed, 1 on failures or broken files, 2 on usage errors
     (nothing to run, a path that does not exist, no scenario matching the keywords).
     """
-    out = out or sys.stdout
-    err = err or sys.stderr
+    stream, errors = _Escaping(out or sys.stdout), _Escaping(err or sys.stderr)
     started = time.perf_counter()
     if not paths:
-        print("counterpoint: error: name scenario files (*.test.yaml) or folders to run", file=err)
+        print("counterpoint: error: name scenario files (*.test.yaml) or folders to run", file=errors)
         return 2
     files, problems = collect(paths)
     if problems:
         for problem in problems:
-            print(f"counterpoint: error: {problem}", file=err)
+            print(f"counterpoint: error: {problem}", file=errors)
         return 2
     outcomes: list[Outcome] = []
     broken: list[tuple[str, list[Diagnostic]]] = []
@@ -446,51 +445,65 @@ def run_paths(
         suite = load_suite(path, shown)
         if suite.errors:
             broken.append((shown, suite.diagnostics))
-            print(f"{shown} ERROR" if verbose else f"{shown} E", file=out, flush=True)
+            print(f"{shown} ERROR" if verbose else f"{shown} E", file=stream, flush=True)
             continue
         chosen = [sc for sc in suite.file.scenarios if selected(shown, sc.name, keywords)]
         deselected += len(suite.file.scenarios) - len(chosen)
         if not chosen:
             continue
         if not verbose:
-            print(shown + " ", end="", file=out, flush=True)
+            print(shown + " ", end="", file=stream, flush=True)
         for scenario in chosen:
             outcome = run_scenario(suite.chart, scenario, shown, suite.tools)
             outcomes.append(outcome)
             if verbose:
-                print(f"{outcome.nodeid} {_WORDS[outcome.status]}", file=out, flush=True)
+                print(f"{outcome.nodeid} {_WORDS[outcome.status]}", file=stream, flush=True)
             else:
-                print(_MARKS[outcome.status], end="", file=out, flush=True)
+                print(_MARKS[outcome.status], end="", file=stream, flush=True)
         if not verbose:
-            print(file=out)
+            print(file=stream)
     if keywords and not outcomes and not broken:
         shown_keywords = " or ".join(repr(k) for k in keywords)
-        print(f"counterpoint: error: no scenario matches -k {shown_keywords} ({deselected} deselected)", file=err)
+        print(f"counterpoint: error: no scenario matches -k {shown_keywords} ({deselected} deselected)", file=errors)
         return 2
     bad = [o for o in outcomes if o.status in (FAILED, ERROR)]
     if broken:
-        print(_banner("ERRORS"), file=out)
+        print(_banner("ERRORS"), file=stream)
         for shown, diags in broken:
-            print(_banner(f"ERROR loading {shown}", "_"), file=out)
+            print(_banner(f"ERROR loading {shown}", "_"), file=stream)
             for d in sorted(diags, key=sort_key):
-                print(d.format(), file=out)
+                print(d.format(), file=stream)
     if bad:
-        print(_banner("FAILURES"), file=out)
+        print(_banner("FAILURES"), file=stream)
         for o in bad:
-            print(_banner(o.nodeid, "_"), file=out)
-            print(o.message, file=out)
+            print(_banner(o.nodeid, "_"), file=stream)
+            print(o.message, file=stream)
     if bad or broken:
-        print(_banner("short test summary info"), file=out)
+        print(_banner("short test summary info"), file=stream)
         for o in bad:
-            print(f"{'FAILED' if o.status == FAILED else 'ERROR'} {o.nodeid}", file=out)
+            print(f"{'FAILED' if o.status == FAILED else 'ERROR'} {o.nodeid}", file=stream)
         for shown, _ in broken:
-            print(f"ERROR {shown}", file=out)
-    print(summary_line(outcomes, len(broken), time.perf_counter() - started, deselected), file=out)
+            print(f"ERROR {shown}", file=stream)
+    print(summary_line(outcomes, len(broken), time.perf_counter() - started, deselected), file=stream)
     return 1 if bad or broken else 0
 
 
 _MARKS = {PASSED: ".", FAILED: "F", SKIPPED: "s", ERROR: "E"}
 _WORDS = {PASSED: "PASSED", FAILED: "FAILED", SKIPPED: "SKIPPED", ERROR: "ERROR"}
+
+
+class _Escaping:
+    """A stream that shows control characters escaped (line breaks excepted): scenario names,
+    events and values come from files, and must not drive the terminal."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def write(self, text: str) -> int:
+        return self.out.write("\n".join(printable(line) for line in text.split("\n")))
+
+    def flush(self) -> None:
+        self.out.flush()
 
 
 def _banner(title: str, fill: str = "=") -> str:
