@@ -126,7 +126,7 @@ def _utterances(steps: Sequence[Mapping[str, Any]]) -> list[tuple[float | None, 
         elif name == "agent.said" and open_:
             k, t0 = open_.pop(0), begun.pop(0)
             data = event.get("data") or {}
-            if data.get("interrupted"):
+            if data.get("interrupted") or data.get("stopped"):  # cut: replay cuts it again
                 out[k] = (None, str(data.get("text", "")))
             else:
                 out[k] = (float(step["t"]) - t0, None)

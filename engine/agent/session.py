@@ -388,7 +388,8 @@ class AgentSession(EffectHandler):
         """``cut``: the turn was stopped before the model finished, so more was coming."""
         interrupted = cut or delivered != planned
         self.ledger.append(AgentTurn(self._now(), delivered, interrupted))
-        self._send("agent.said", {"text": delivered, "interrupted": interrupted}, own=True)
+        # "stopped": the speech was ended by a preemption, even when every word had been played
+        self._send("agent.said", {"text": delivered, "interrupted": interrupted, "stopped": True}, own=True)
 
     # ------------------------------------------------------------------ LLM turns
 
