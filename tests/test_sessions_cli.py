@@ -248,8 +248,12 @@ class Terminal:
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 110, 0, 0))
         env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "110", "LINES": "40"}
         env.pop("NO_COLOR", None)
+        def controlling_terminal() -> None:  # as in a real terminal: Ctrl-C becomes SIGINT
+            os.setsid()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
         self.proc = subprocess.Popen([*CLI, *args], stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, env=env,
-                                     close_fds=True)
+                                     close_fds=True, preexec_fn=controlling_terminal)
         os.close(slave)
         self.screen = b""
 
@@ -337,3 +341,22 @@ def test_voice_problems_are_clear_errors(tmp_path: Path) -> None:
     assert done.returncode == 1 and "noise.wav" in done.stderr and "Traceback" not in done.stderr
     done = cli("run", str(agent), "--timeline", str(tmp_path / "t.png"), "--script", str(HERE / "user.txt"))
     assert done.returncode == 2 and "--timeline draws voice sessions" in done.stderr
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_the_live_view_cancels_the_tool_and_closes_the_recording(tmp_path: Path) -> None:
+    replies = tmp_path / "replies.yaml"
+    replies.write_text("- say: I am checking the trains for you right now.\n", encoding="utf-8")
+    record = tmp_path / "live.jsonl"
+    term = Terminal("run", str(ROOT / "agents" / "travel" / "travel.agent.yaml"), "--llm", f"scripted:{replies}",
+                    "--record", str(record))
+    term.read_until("states")
+    term.type("check the trains to Paris\r")
+    term.read_until("find_trains")  # the search runs: the view lists it
+    term.type("\x03")
+    term.read_until("stopped by Ctrl-C")
+    assert term.proc.wait(timeout=30) == 0
+    end = read_recording(record).end
+    assert end is not None and end["reason"] == "stopped by Ctrl-C"
+    outcomes = [e for e in end["ledger"]["entries"] if e["type"] == "tool_outcome"]
+    assert [o["status"] for o in outcomes] == ["cancelled"]
