@@ -17,7 +17,7 @@ TIMETABLE: dict[str, list[str]] = {
 }
 
 #: Seconds the "railway" takes to answer: long enough to talk over.
-SEARCH_SECONDS = 8.0
+SEARCH_SECONDS = 12.0
 
 
 def city_in(request: str) -> str | None:
