@@ -28,6 +28,7 @@ from counterpoint.dsl.files import display_path
 from counterpoint.engine.agent.driver import DriverOptions, SessionDriver, stop_on_signals
 from counterpoint.engine.agent.loading import Definition
 from counterpoint.engine.agent.speaker import TextSpeaker, TextUtterance
+from counterpoint.engine.cli.run import timer_names
 from counterpoint.engine.cli.transcript import Line, TranscriptPrinter, clean, short
 from counterpoint.engine.llm.base import LLMBackend
 
@@ -104,11 +105,11 @@ def cbreak(fd: int) -> Iterator[None]:
 def run_live(definition: Definition, backend: LLMBackend, options: DriverOptions) -> int:
     console = Console(highlight=False)
     view = LiveView(definition, console)
-    timer_names = {name: definition.chart.ids[i] for name, i in definition.chart.timer_of_event.items()}
 
     async def main() -> SessionDriver:
         printer = TranscriptPrinter(lambda _line: None,
-                                    lambda: view.driver.session.session_time() if view.driver else 0.0, timer_names)
+                                    lambda: view.driver.session.session_time() if view.driver else 0.0,
+                                    timer_names(definition))
         view.lines = printer.lines
 
         options.listeners = (printer,)
